@@ -31,10 +31,58 @@ T = TypeVar("T")
 
 # --- CodexLink mailbox -------------------------------------------------------------------------------------
 # (section owned by the Codex link: actors/codex_link.py)
+# The link has no mailbox of its own: callers use the ``CodexLink`` handle (``call``, ``respond``,
+# ``subscribe``), whose methods are safe to call from any task. Its outgoing messages are below.
 
 # --- end CodexLink mailbox ---------------------------------------------------------------------------------
 
 # --- ThreadActor mailbox -----------------------------------------------------------------------------------
 # (events the CodexLink routes to the actor that owns a Codex thread)
+
+
+@attrs.frozen(kw_only=True)
+class CodexEvent:
+    """CodexLink -> ThreadActor: a notification about this thread (``notification`` as the converter decoded
+    it; an unknown method arrives as the converter's ``Unknown*`` value)."""
+
+    thread_id: str
+    notification: Any
+
+
+@attrs.frozen(kw_only=True)
+class CodexServerRequestEvent:
+    """CodexLink -> ThreadActor: Codex asks this thread something (an approval). Answer exactly once with
+    ``CodexLink.respond(request_id, result)``; the link already declined every request nobody can handle."""
+
+    thread_id: str
+    request_id: int | str
+    request: Any
+
+
+@attrs.frozen(kw_only=True)
+class CodexDisconnected:
+    """CodexLink -> ThreadActor: the connection to Codex dropped; calls fail until ``CodexReconnected``.
+    A turn may keep running on the server; pending approvals of the old connection are gone."""
+
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class CodexReconnected:
+    """CodexLink -> ThreadActor: the link is connected again; ``resumed`` says whether ``thread/resume`` of
+    this thread succeeded (so a running turn streams on). When false, the thread should resume it itself."""
+
+    resumed: bool
+
+
+@attrs.frozen(kw_only=True)
+class CodexEventsLost:
+    """CodexLink -> ThreadActor: the thread's mailbox stayed full and ``count`` events were dropped (besides
+    droppable deltas); re-read the thread (``thread/read``) to catch up."""
+
+    count: int
+
+
+ThreadEvent = CodexEvent | CodexServerRequestEvent | CodexDisconnected | CodexReconnected | CodexEventsLost
 
 # --- end ThreadActor mailbox -------------------------------------------------------------------------------
