@@ -154,6 +154,10 @@ class TelegramQueryTooOld(TelegramBadRequest):
     """400 query is too old: a callback query answered too late. Nothing to do."""
 
 
+class TelegramUnauthorized(TelegramError):
+    """401 (or 404 on every method): the bot token is wrong or revoked. Retrying will not help."""
+
+
 class TelegramForbidden(TelegramError):
     """403: the bot was blocked, or is not allowed in that chat."""
 
