@@ -267,8 +267,8 @@ def test_idle_chats_are_forgotten_only_after_their_pace_is_over() -> None:
     # still within the pace: a new send to chat 1 must wait
     queue.add("y", lane=Lane.SEND, chat_id=1)
     assert queue.next_ready(0.5) is None
-    item = queue.next_ready(1.0)
-    assert item is not None
-    queue.done(item)
+    again = queue.next_ready(1.0)
+    assert again is not None
+    queue.done(again)
     assert queue.next_ready(50.0) is None
     assert len(queue._chats) <= 1
