@@ -174,6 +174,10 @@ class TelegramNetworkError(TelegramError):
     """The request did not complete (connection refused or dropped, timeout): retry with backoff."""
 
 
+class InstanceLocked(CodexgramError):
+    """Another codexgram process on this machine already holds the lock for this bot token."""
+
+
 # --- actor runtime -----------------------------------------------------------------------------------------
 
 
