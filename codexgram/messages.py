@@ -1,8 +1,8 @@
 """The internal message spec: every message an actor receives, one union per mailbox.
 
 Rules: every message is a frozen, keyword-only attrs class; its docstring says who sends it to whom; a request
-that needs an answer carries a one-shot ``reply: Reply[...]`` (see ``codexgram.actors.runtime``). Messages hold
-plain data (ids, strings, attrs values), never live resources other than reply channels.
+that needs an answer carries a one-shot ``reply: Reply[...]`` (see ``codexgram.actors.runtime``). Messages
+hold plain data (ids, strings, attrs values), never live resources other than reply channels.
 
 Each section below belongs to one mailbox and ends with that mailbox's union type. Add messages only to the
 section of the mailbox that receives them.
@@ -15,12 +15,33 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import apsw
+
     from codexgram.actors.runtime import Reply
 
 T = TypeVar("T")
 
 # --- Repository mailbox ------------------------------------------------------------------------------------
 # (section owned by the foundation: store/ and actors/repository.py)
+
+
+@attrs.frozen(kw_only=True)
+class Transaction(Generic[T]):
+    """Any actor -> Repository: run ``work(conn)`` as ONE transaction; its result or error goes to ``reply``.
+
+    ``work`` runs on the repository's worker thread, one request at a time: it may only use the connection it
+    is given (no trio, no other I/O, no keeping the connection). Its exception rolls the transaction back and
+    is what the asker gets. Usually built by ``codexgram.actors.repository.Repository.run``.
+    """
+
+    work: Callable[[apsw.Connection], T]
+    reply: Reply[T]
+    what: str = "request"  # names the request in errors and logs
+
+
+RepositoryRequest = Transaction[Any]
 
 # --- end Repository mailbox --------------------------------------------------------------------------------
 
