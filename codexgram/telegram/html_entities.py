@@ -1,0 +1,348 @@
+"""Telegram's HTML parse mode, reimplemented (pure): text with tags -> plain text + entities.
+
+This follows TDLib's ``parse_html`` (``td/telegram/MessageEntity.cpp``), which is what the Bot API runs for
+``parse_mode=HTML``, closely enough that the fake Bot API server can reject what Telegram rejects, with the
+same error wording, and the renderer can check its own output:
+
+- tags: ``b strong i em u ins s strike del span class="tg-spoiler" tg-spoiler a href code pre blockquote
+  [expandable] tg-emoji emoji-id tg-time``; tag and attribute names are case-insensitive, unknown attributes
+  are ignored, anything else is ``Unsupported start tag "x"``.
+- entities: ``&lt; &gt; &amp; &quot;`` and numeric ``&#N;``/``&#xH;`` (the ``;`` is optional); any other
+  ``&`` is kept literally, as Telegram does (the renderer still always escapes it).
+- ``<pre><code class="language-x">`` becomes one ``pre`` entity with ``language`` x; entities inside ``pre``
+  or ``code`` are dropped, and so are blockquotes inside blockquotes, as Telegram does after parsing.
+- ``<a href>`` with an unusable URL gives no entity (not an error), like Telegram.
+- offsets and lengths are in UTF-16 code units (:func:`utf16_len`); byte offsets in errors are UTF-8 bytes.
+
+Telegram also trims leading and trailing whitespace of a message after parsing (:func:`telegram_trim`);
+parsing itself does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from codexgram.telegram.types import MessageEntity
+
+__all__ = ["HtmlParseError", "parse_html", "plain_text_of", "telegram_trim", "utf16_len"]
+
+_SIMPLE_TAGS = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+}
+_SUPPORTED_TAGS = frozenset({*_SIMPLE_TAGS, "a", "span", "code", "pre", "blockquote", "tg-emoji", "tg-time"})
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_SPACES = frozenset(" \t\r\n\0\v\f")
+_END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
+_URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_ALLOWED_SCHEMES = frozenset({"http", "https", "tg", "ton", "ftp", "mailto"})
+_TELEGRAM_TRIM = " \t\r\n\v\f\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
+
+
+class HtmlParseError(ValueError):
+    """Telegram would answer 400 ``Bad Request: can't parse entities: <message>``.
+
+    ``message`` is Telegram's wording (e.g. ``Unsupported start tag "x" at byte offset 3``);
+    ``byte_offset`` is the UTF-8 byte offset it names, or ``None`` for errors without one."""
+
+    def __init__(self, message: str, byte_offset: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.byte_offset = byte_offset
+
+    @property
+    def description(self) -> str:
+        """The Bot API error description for this error."""
+        return f"Bad Request: can't parse entities: {self.message}"
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units: what Telegram counts for the 4096 limit and for entity offsets."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def telegram_trim(text: str) -> str:
+    """Leading and trailing whitespace that Telegram strips from a message after parsing."""
+    return text.strip(_TELEGRAM_TRIM)
+
+
+def plain_text_of(html: str) -> str:
+    """The text Telegram shows for ``html`` (parsed, not trimmed). Raises :class:`HtmlParseError`."""
+    return parse_html(html)[0]
+
+
+class _Open:
+    __slots__ = ("argument", "name", "offset", "start_char")
+
+    def __init__(self, name: str, argument: str, offset: int, start_char: int) -> None:
+        self.name = name
+        self.argument = argument
+        self.offset = offset  # UTF-16 offset in the output
+        self.start_char = start_char  # index in the output list, for <a> without href
+
+
+def parse_html(text: str) -> tuple[str, list[MessageEntity]]:
+    """Parse ``text`` as Telegram's HTML parse mode. Returns the plain text and its entities (sorted by
+    offset, outer first). Raises :class:`HtmlParseError` where Telegram would refuse the message."""
+    return _Parser(text).run()
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text + _END
+        self.size = len(text)
+        self.out: list[str] = []
+        self.utf16 = 0
+        self.entities: list[MessageEntity] = []
+        self.stack: list[_Open] = []
+
+    def error(self, message: str, char_index: int | None) -> HtmlParseError:
+        if char_index is None:
+            return HtmlParseError(message, None)
+        offset = len(self.text[:char_index].encode("utf-8", "surrogatepass"))
+        return HtmlParseError(f"{message} at byte offset {offset}", offset)
+
+    def emit(self, ch: str) -> None:
+        self.out.append(ch)
+        self.utf16 += 2 if ord(ch) > 0xFFFF else 1
+
+    def run(self) -> tuple[str, list[MessageEntity]]:
+        text = self.text
+        i = 0
+        while i < self.size:
+            ch = text[i]
+            if ch == "&":
+                decoded, after = _decode_entity(text, i)
+                if decoded is not None:
+                    self.emit(decoded)
+                    i = after
+                    continue
+            if ch != "<":
+                self.emit(ch)
+                i += 1
+                continue
+            i = self.end_tag(i) if text[i + 1] == "/" else self.start_tag(i)
+        if self.stack:
+            raise self.error(f'Can\'t find end tag corresponding to start tag "{self.stack[-1].name}"', None)
+        return "".join(self.out), _clean(self.entities)
+
+    def start_tag(self, begin: int) -> int:
+        text = self.text
+        i = begin + 1
+        while text[i] not in _SPACES and text[i] != ">":
+            i += 1
+        if i >= self.size:
+            raise self.error("Unclosed start tag", begin)
+        name = text[begin + 1 : i].lower()
+        if name not in _SUPPORTED_TAGS:
+            raise self.error(f'Unsupported start tag "{name}"', begin)
+        argument = ""
+        while text[i] != ">":
+            while i < self.size and text[i] in _SPACES:
+                i += 1
+            if text[i] == ">":
+                break
+            if i >= self.size:
+                raise self.error("Unclosed start tag", begin)
+            attr_begin = i
+            while text[i] not in _SPACES and text[i] not in "=>":
+                i += 1
+            attribute = text[attr_begin:i].lower()
+            if not attribute:
+                raise self.error(f'Empty attribute name in the tag "{name}"', begin)
+            while i < self.size and text[i] in _SPACES:
+                i += 1
+            if text[i] != "=":
+                if name == "blockquote" and attribute == "expandable":
+                    argument = "1"
+                    continue
+                raise self.error(
+                    f'Expected equal sign in declaration of an attribute of the tag "{name}"', begin
+                )
+            i += 1
+            while i < self.size and text[i] in _SPACES:
+                i += 1
+            if i >= self.size:
+                raise self.error("Unclosed start tag", begin)
+            value, i = self.attribute_value(i)
+            if i >= self.size:
+                raise self.error("Unclosed start tag", begin)
+            argument = _argument_for(name, attribute, value, argument)
+        if name == "span" and argument != "spoiler":
+            raise self.error('Tag "span" must have class "tg-spoiler"', begin)
+        if name == "tg-emoji" and not _is_custom_emoji_id(argument):
+            raise self.error("Invalid custom emoji identifier specified", None)
+        self.stack.append(_Open(name, argument, self.utf16, len(self.out)))
+        return i + 1
+
+    def attribute_value(self, i: int) -> tuple[str, int]:
+        text = self.text
+        if text[i] not in "'\"":
+            # A name token: letters, digits, periods and hyphens; case-insensitive.
+            token_begin = i
+            while text[i].isascii() and (text[i].isalnum() or text[i] in ".-"):
+                i += 1
+            if text[i] not in _SPACES and text[i] != ">":
+                raise self.error("Unexpected end of name token", token_begin)
+            return text[token_begin:i].lower(), i
+        quote = text[i]
+        i += 1
+        value: list[str] = []
+        while i < self.size and text[i] != quote:
+            if text[i] == "&":
+                decoded, after = _decode_entity(text, i)
+                if decoded is not None:
+                    value.append(decoded)
+                    i = after
+                    continue
+            value.append(text[i])
+            i += 1
+        if i < self.size:
+            i += 1  # the closing quote
+        return "".join(value), i
+
+    def end_tag(self, begin: int) -> int:
+        text = self.text
+        if not self.stack:
+            raise self.error("Unexpected end tag", begin)
+        i = begin + 2
+        while text[i] not in _SPACES and text[i] != ">":
+            i += 1
+        end_name = text[begin + 2 : i].lower()
+        while i < self.size and text[i] in _SPACES:
+            i += 1
+        if text[i] != ">":
+            raise self.error("Unclosed end tag", begin)
+        top = self.stack[-1]
+        if end_name and end_name != top.name:
+            offset = len(text[:begin].encode("utf-8", "surrogatepass"))
+            raise HtmlParseError(
+                f'Unmatched end tag at byte offset {offset}, expected "</{top.name}>", found "</{end_name}>"',
+                offset,
+            )
+        self.stack.pop()
+        if self.utf16 > top.offset:
+            self.close_entity(top)
+        return i + 1
+
+    def close_entity(self, top: _Open) -> None:
+        offset, length = top.offset, self.utf16 - top.offset
+        name = top.name
+        simple = _SIMPLE_TAGS.get(name)
+        if simple is not None or name == "span":
+            self.entities.append(MessageEntity(type=simple or "spoiler", offset=offset, length=length))
+        elif name == "a":
+            url = top.argument or "".join(self.out[top.start_char :])
+            if _usable_url(url):
+                self.entities.append(MessageEntity(type="text_link", offset=offset, length=length, url=url))
+        elif name == "code":
+            self.entities.append(
+                MessageEntity(type="code", offset=offset, length=length, language=top.argument or None)
+            )
+        elif name == "pre":
+            last = self.entities[-1] if self.entities else None
+            if last is not None and last.type == "code" and (last.offset, last.length) == (offset, length):
+                # <pre><code class="language-x">...</code></pre>: one pre entity carrying the language
+                self.entities[-1] = MessageEntity(
+                    type="pre", offset=offset, length=length, language=last.language
+                )
+            else:
+                self.entities.append(MessageEntity(type="pre", offset=offset, length=length))
+        elif name == "blockquote":
+            kind = "expandable_blockquote" if top.argument else "blockquote"
+            self.entities.append(MessageEntity(type=kind, offset=offset, length=length))
+        elif name == "tg-emoji":
+            self.entities.append(
+                MessageEntity(type="custom_emoji", offset=offset, length=length, custom_emoji_id=top.argument)
+            )
+        elif name == "tg-time":
+            self.entities.append(MessageEntity(type="date_time", offset=offset, length=length))
+
+
+def _argument_for(tag: str, attribute: str, value: str, current: str) -> str:
+    if tag == "a" and attribute == "href":
+        return value
+    if tag == "code" and attribute == "class" and value.startswith("language-"):
+        return value[len("language-") :]
+    if tag == "span" and attribute == "class" and value.startswith("tg-"):
+        return value[len("tg-") :]
+    if tag == "tg-emoji" and attribute == "emoji-id":
+        return value
+    if tag == "tg-time" and attribute == "unix":
+        return value
+    return current
+
+
+def _decode_entity(text: str, pos: int) -> tuple[str | None, int]:
+    """Decode the character reference at ``text[pos] == '&'``; ``(None, pos)`` when it is not one."""
+    end = pos + 1
+    value = 0
+    if text[end] == "#":
+        end += 1
+        if text[end] == "x":
+            end += 1
+            while text[end] in "0123456789abcdefABCDEF" and text[end] != _END:
+                value = value * 16 + int(text[end], 16)
+                end += 1
+                if value >= 0x10FFFF:
+                    return None, pos
+        else:
+            while text[end].isascii() and text[end].isdigit():
+                value = value * 10 + int(text[end])
+                end += 1
+                if value >= 0x10FFFF:
+                    return None, pos
+        if value == 0 or 0xD800 <= value <= 0xDFFF:
+            return None, pos
+        decoded = chr(value)
+    else:
+        while text[end].isascii() and text[end].isalpha():
+            end += 1
+        named = _NAMED_ENTITIES.get(text[pos + 1 : end])
+        if named is None:
+            return None, pos
+        decoded = named
+    if text[end] == ";":
+        end += 1
+    return decoded, end
+
+
+def _usable_url(url: str) -> bool:
+    url = url.strip()
+    if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        return False
+    scheme = _URL_SCHEME.match(url)
+    # No scheme: Telegram assumes http:// for something that looks like a host.
+    return scheme.group(1).lower() in _ALLOWED_SCHEMES if scheme else "." in url.split("/", 1)[0]
+
+
+def _is_custom_emoji_id(value: str) -> bool:
+    return value.isascii() and value.isdigit() and int(value) != 0
+
+
+def _clean(entities: list[MessageEntity]) -> list[MessageEntity]:
+    """Sort (offset, then outer first) and drop what Telegram drops: entities inside code/pre, and blockquotes
+    inside blockquotes."""
+    # Entities are recorded as their end tags close, so on equal ranges the later one is the outer one.
+    ordered = sorted(enumerate(entities), key=lambda pair: (pair[1].offset, -pair[1].length, -pair[0]))
+    kept: list[MessageEntity] = []
+    for _, entity in ordered:
+        end = entity.offset + entity.length
+        inside = [k for k in kept if k.offset <= entity.offset and end <= k.offset + k.length]
+        if entity.type == "code" and entity.language is not None:
+            # A language only counts on <pre><code>; a lone <code class="language-x"> is plain code.
+            entity = MessageEntity(type="code", offset=entity.offset, length=entity.length)
+        if any(k.type in ("code", "pre") for k in inside):
+            continue
+        if "blockquote" in entity.type and any("blockquote" in k.type for k in inside):
+            continue
+        kept.append(entity)
+    return kept

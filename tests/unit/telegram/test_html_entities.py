@@ -1,0 +1,134 @@
+"""parse_html mimics Telegram's HTML parse mode: markup, UTF-16 entities, errors worded like Telegram."""
+
+from __future__ import annotations
+
+import pytest
+
+from codexgram.telegram.html_entities import (
+    HtmlParseError,
+    parse_html,
+    plain_text_of,
+    telegram_trim,
+    utf16_len,
+)
+from codexgram.telegram.types import MessageEntity
+
+
+def entity(kind: str, offset: int, length: int, **extra: str) -> MessageEntity:
+    return MessageEntity(type=kind, offset=offset, length=length, **extra)  # type: ignore[arg-type]
+
+
+def test_utf16_len_counts_astral_characters_twice() -> None:
+    assert utf16_len("") == 0
+    assert utf16_len("abc") == 3
+    assert utf16_len("é") == 1
+    assert utf16_len("😀") == 2
+    assert utf16_len("a😀b𝄞") == 6
+
+
+def test_all_simple_tags_and_aliases() -> None:
+    text, entities = parse_html(
+        "<b>b</b><strong>B</strong><i>i</i><em>I</em><u>u</u><ins>U</ins><s>s</s><strike>S</strike>"
+        '<del>d</del><tg-spoiler>p</tg-spoiler><span class="tg-spoiler">P</span>'
+    )
+    assert text == "bBiIuUsSdpP"
+    assert [e.type for e in entities] == [
+        "bold", "bold", "italic", "italic", "underline", "underline",
+        "strikethrough", "strikethrough", "strikethrough", "spoiler", "spoiler",
+    ]  # fmt: skip
+    assert [e.offset for e in entities] == list(range(11))
+
+
+def test_nested_entities_have_utf16_offsets() -> None:
+    text, entities = parse_html("😀 <b>x<i>😀y</i></b>")
+    assert text == "😀 x😀y"
+    assert entities == [entity("bold", 3, 4), entity("italic", 4, 3)]
+
+
+def test_character_references() -> None:
+    assert plain_text_of("&lt;&gt;&amp;&quot;") == '<>&"'
+    assert plain_text_of("&#60;&#x3C;&#x1F600;") == "<<😀"
+    assert plain_text_of("&amp &lt") == "& <"  # the semicolon is optional, as in Telegram
+    # Not references: kept literally, as Telegram does.
+    assert plain_text_of("&copy; & &#0; &#xD800; &#1114111; AT&T") == "&copy; & &#0; &#xD800; &#1114111; AT&T"
+
+
+def test_links() -> None:
+    text, entities = parse_html(
+        "<a href=\"https://e.org/?a=1&amp;b=&quot;2&quot;\">here</a> <a href='tg://resolve'>t</a>"
+    )
+    assert text == "here t"
+    assert entities == [
+        entity("text_link", 0, 4, url='https://e.org/?a=1&b="2"'),
+        entity("text_link", 5, 1, url="tg://resolve"),
+    ]
+    # An unusable URL gives no entity, and is not an error.
+    assert parse_html('<a href="javascript:alert(1)">x</a>') == ("x", [])
+    assert parse_html("<a>https://example.org</a>")[1] == [
+        entity("text_link", 0, 19, url="https://example.org")
+    ]
+
+
+def test_pre_code_language_and_code_contents_are_plain() -> None:
+    text, entities = parse_html('<pre><code class="language-python">if a &lt; b:\n    <b>x</b></code></pre>')
+    assert text == "if a < b:\n    x"
+    assert entities == [entity("pre", 0, 15, language="python")]
+    assert parse_html("<pre>x</pre>")[1] == [entity("pre", 0, 1)]
+    assert parse_html('<code class="language-py">x</code>')[1] == [entity("code", 0, 1)]
+    assert parse_html("<b><code>c</code></b>")[1] == [entity("bold", 0, 1), entity("code", 0, 1)]
+
+
+def test_blockquotes() -> None:
+    assert parse_html("<blockquote>q</blockquote>")[1] == [entity("blockquote", 0, 1)]
+    assert parse_html("<blockquote expandable>q</blockquote>")[1] == [entity("expandable_blockquote", 0, 1)]
+    assert parse_html("<blockquote>a<blockquote>b</blockquote></blockquote>")[1] == [
+        entity("blockquote", 0, 2)
+    ]
+
+
+def test_custom_emoji_and_case_insensitive_tags() -> None:
+    text, entities = parse_html('<TG-EMOJI EMOJI-ID="5368324170671202286">👍</tg-emoji><B>x</B>')
+    assert text == "👍x"
+    assert entities == [
+        entity("custom_emoji", 0, 2, custom_emoji_id="5368324170671202286"),
+        entity("bold", 2, 1),
+    ]
+
+
+def test_empty_entities_are_dropped_and_unknown_attributes_ignored() -> None:
+    assert parse_html('<b data-x="1"></b>a<i class=q>b</i>') == ("ab", [entity("italic", 1, 1)])
+
+
+@pytest.mark.parametrize(
+    ("html", "message", "offset"),
+    [
+        ("<x>", 'Unsupported start tag "x" at byte offset 0', 0),
+        ("é<br/>", 'Unsupported start tag "br/" at byte offset 2', 2),
+        ("a < b", 'Unsupported start tag "" at byte offset 2', 2),
+        ("x<", "Unclosed start tag at byte offset 1", 1),
+        ('<a href="x', "Unclosed start tag at byte offset 0", 0),
+        ("a</b>", "Unexpected end tag at byte offset 1", 1),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"', 4),
+        ("<b>x</b", "Unclosed end tag at byte offset 4", 4),
+        ("<b>x", 'Can\'t find end tag corresponding to start tag "b"', None),
+        ("<span>s</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0', 0),
+        (
+            "<a href>x</a>",
+            'Expected equal sign in declaration of an attribute of the tag "a" at byte offset 0',
+            0,
+        ),
+        ("<a href=x;y>z</a>", "Unexpected end of name token at byte offset 8", 8),
+        ('<tg-emoji emoji-id="x">y</tg-emoji>', "Invalid custom emoji identifier specified", None),
+    ],
+)
+def test_errors_use_telegram_wording(html: str, message: str, offset: int | None) -> None:
+    with pytest.raises(HtmlParseError) as info:
+        parse_html(html)
+    assert info.value.message == message
+    assert info.value.byte_offset == offset
+    assert info.value.description == f"Bad Request: can't parse entities: {message}"
+
+
+def test_telegram_trim() -> None:
+    assert telegram_trim("\n  hello \n\n") == "hello"
+    assert telegram_trim("\u00a0x\u200b") == "x"
