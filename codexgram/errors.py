@@ -155,7 +155,7 @@ class TelegramQueryTooOld(TelegramBadRequest):
 
 
 class TelegramUnauthorized(TelegramError):
-    """401 (or 404 on every method): the bot token is wrong or revoked. Retrying will not help."""
+    """401: the bot token is wrong or revoked. Retrying will not help."""
 
 
 class TelegramForbidden(TelegramError):
