@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import apsw
 
     from codexgram.actors.runtime import Reply
+    from codexgram.telegram.types import InlineKeyboardMarkup
 
 T = TypeVar("T")
 
@@ -47,6 +48,113 @@ RepositoryRequest = Transaction[Any]
 
 # --- Outbox mailbox ----------------------------------------------------------------------------------------
 # (section owned by the Telegram side: actors/outbox.py)
+# Every Bot API call that sends, edits, deletes or answers goes through the outbox actor, which paces them
+# (codexgram.telegram.outbox_queue). ``durable=True`` writes the request to the ``outbox`` table before the
+# first attempt and removes it after success, so a restart still delivers it (its ``reply`` is not carried
+# over: the asker was in the old process). Replies are answered once the call succeeded, or failed with the
+# TelegramError that ended it (a bad request, a blocked bot; for non-durable requests also a retryable error
+# that outlasted the retries); ``ActorGone`` when the outbox stopped first.
+
+
+@attrs.frozen(kw_only=True)
+class SendMessage:
+    """Any actor -> Outbox: send ``text`` to ``chat_id``; ``reply`` gets the new message's id.
+
+    Sends to one chat are delivered in the order the outbox received them. If Telegram cannot parse the
+    formatting, the same content is sent again as plain text."""
+
+    chat_id: int
+    text: str
+    parse_mode: str | None = "HTML"
+    reply_markup: InlineKeyboardMarkup | None = None
+    reply_to_message_id: int | None = None
+    disable_notification: bool = False
+    durable: bool = False
+    reply: Reply[int] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EditMessageText:
+    """Any actor -> Outbox: replace the text (and buttons: ``None`` removes them) of a sent message.
+
+    Pending edits of one message are coalesced: only the newest text is sent, and every coalesced request's
+    ``reply`` is answered with that send's outcome. "message is not modified" counts as success."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    parse_mode: str | None = "HTML"
+    reply_markup: InlineKeyboardMarkup | None = None
+    durable: bool = False
+    reply: Reply[None] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EditMessageMarkup:
+    """Any actor -> Outbox: replace the buttons of a sent message (``None`` removes them). Coalesced like
+    :class:`EditMessageText`, separately from it."""
+
+    chat_id: int
+    message_id: int
+    reply_markup: InlineKeyboardMarkup | None = None
+    durable: bool = False
+    reply: Reply[None] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DeleteMessage:
+    """Any actor -> Outbox: delete a message. Pending edits of that message are dropped (their replies are
+    answered ``None``: there is nothing left to show them on)."""
+
+    chat_id: int
+    message_id: int
+    durable: bool = False
+    reply: Reply[None] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AnswerCallback:
+    """ChatActor -> Outbox: answer a button press. Never paced (the user's client shows a spinner until it is
+    answered); a "query is too old" answer counts as done."""
+
+    callback_query_id: str
+    text: str | None = None
+    show_alert: bool = False
+    reply: Reply[None] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SendDocument:
+    """Any actor -> Outbox: upload ``data`` as the file ``filename``; ``reply`` gets the message id."""
+
+    chat_id: int
+    filename: str
+    data: bytes
+    caption: str | None = None
+    parse_mode: str | None = None
+    durable: bool = False
+    reply: Reply[int] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SendChatAction:
+    """Any actor -> Outbox: show "typing" (or another action) for about 5 s. Best effort: coalesced per chat,
+    not paced, never retried, no reply."""
+
+    chat_id: int
+    action: str = "typing"
+
+
+OutboxRequest = (
+    SendMessage
+    | EditMessageText
+    | EditMessageMarkup
+    | DeleteMessage
+    | AnswerCallback
+    | SendDocument
+    | SendChatAction
+)
+
 
 # --- end Outbox mailbox ------------------------------------------------------------------------------------
 
