@@ -1,0 +1,42 @@
+"""``python -m codexgram.testing.fake_telegram --port 0``: serve a fake Telegram until interrupted.
+
+Prints the base URL and the token to give the bot (``CODEXGRAM_TELEGRAM_API_URL`` and the bot token), then
+serves; the test-side API is under ``<base URL>/_test/`` (see ``docs/fake-telegram.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+
+import trio
+
+from .flood import FloodControl
+from .server import run_fake_telegram
+
+
+async def _main(host: str, port: int, token: str | None, flood: bool) -> None:
+    async with trio.open_nursery() as nursery:
+        fake = await nursery.start(
+            lambda task_status: run_fake_telegram(
+                host=host, port=port, token=token, flood=FloodControl(enabled=flood), task_status=task_status
+            )
+        )
+        print(f"base_url {fake.base_url}", flush=True)
+        print(f"token {fake.token}", flush=True)
+        print(f"control {fake.base_url}/_test/", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m codexgram.testing.fake_telegram", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--token", default=None, help="the token to accept (default: a random one)")
+    parser.add_argument("--no-flood-control", action="store_true", help="never answer 429 on its own")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it
+        trio.run(_main, args.host, args.port, args.token, not args.no_flood_control)
+
+
+if __name__ == "__main__":
+    main()

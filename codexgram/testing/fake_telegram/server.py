@@ -1,0 +1,361 @@
+"""The fake Bot API server: routes, long polling, faults, and the record of every call. The trio shell around
+the pure parts (:mod:`.spec`, :mod:`.bot_methods`, :mod:`.state`, :mod:`.flood`, :mod:`.user_api`).
+
+Routes: ``GET|POST /bot<token>/<method>`` (method names case-insensitive),
+``GET /file/bot<token>/<file_path>``, and the test-side control API under ``/_test/`` (:mod:`.control`).
+
+Resource handling: :func:`run_fake_telegram` serves on 127.0.0.1 until cancelled and reports a running
+:class:`FakeTelegram` through ``task_status``; everything it starts lives in its own nursery.
+Error handling: a request the reference forbids is answered as Telegram would (400, 404) *and* appended to
+``validation_errors``; scheduled faults answer instead of the method (after validation, so faulty calls are
+still checked).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import trio
+
+from codexgram.testing.http import DropConnection, Request, Response, serve_http
+
+from . import user_api
+from .bot_methods import ApiError, BotMethods
+from .faults import BadRequest, Drop, Fault, FaultSchedule, Hang, RetryAfter, ServerError
+from .flood import FloodControl
+from .spec import ApiSpec, UploadedFile
+from .state import FakeMessage, TelegramState
+from .wire import MalformedRequest, error_body, ok_body, request_params
+
+log = logging.getLogger(__name__)
+
+CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+_JSON = {"content-type": "application/json"}
+_SPEC: ApiSpec | None = None
+
+
+def shared_spec() -> ApiSpec:
+    """The reference, parsed once per process."""
+    global _SPEC
+    if _SPEC is None:
+        _SPEC = ApiSpec.load()
+    return _SPEC
+
+
+@attrs.frozen(kw_only=True)
+class RecordedCall:
+    """One request the bot made and what it got. ``fault`` names a scheduled fault that answered instead."""
+
+    method: str
+    params: Mapping[str, object]
+    at: float
+    status: int
+    result: object = None
+    description: str | None = None
+    fault: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@attrs.define
+class _Poll:
+    terminated: bool = False
+
+
+class FakeTelegram:
+    """A fake Telegram for one bot. Build it inside a trio loop (its clock is ``trio.current_time``)."""
+
+    def __init__(self, *, token: str | None = None, flood: FloodControl | None = None) -> None:
+        self.token = token or f"{secrets.randbelow(9 * 10**9) + 10**9}:FAKE{secrets.token_urlsafe(24)}"
+        self.base_url = ""
+        self.spec = shared_spec()
+        self.state = TelegramState(epoch=time.time() - trio.current_time())
+        self.flood = flood or FloodControl()
+        self.methods = BotMethods(self.state, self.flood)
+        self.faults = FaultSchedule()
+        self.validation_errors: list[str] = []
+        self._calls: list[RecordedCall] = []
+        self._changed = trio.Event()
+        self._active_poll: _Poll | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"<FakeTelegram {self.base_url or 'not serving'}>"
+
+    # --- the test's side ----------------------------------------------------------------------------------
+
+    def _queued(self, update: dict[str, Any] | None) -> dict[str, Any] | None:
+        self._wake()
+        return update
+
+    def user_sends_text(
+        self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = "private"
+    ) -> dict[str, Any] | None:
+        """A user (or a channel) sends ``text``; ``/commands`` get ``bot_command`` entities.
+
+        Returns the queued Update (JSON), or None when ``allowed_updates`` filters it out."""
+        now = trio.current_time()
+        return self._queued(
+            user_api.user_message(
+                self.state, chat_id, now=now, user_id=user_id, chat_type=chat_type, text=text
+            )
+        )
+
+    def user_sends_photo(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        width: int = 640,
+        height: int = 480,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str = "private",
+    ) -> dict[str, Any] | None:
+        return self._queued(
+            user_api.user_photo(
+                self.state,
+                chat_id,
+                data,
+                now=trio.current_time(),
+                width=width,
+                height=height,
+                caption=caption,
+                user_id=user_id,
+                chat_type=chat_type,
+            )
+        )
+
+    def user_sends_document(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        file_name: str = "file.txt",
+        mime_type: str = "text/plain",
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str = "private",
+    ) -> dict[str, Any] | None:
+        return self._queued(
+            user_api.user_document(
+                self.state,
+                chat_id,
+                data,
+                now=trio.current_time(),
+                file_name=file_name,
+                mime_type=mime_type,
+                caption=caption,
+                user_id=user_id,
+                chat_type=chat_type,
+            )
+        )
+
+    def user_presses_button(
+        self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None, strict: bool = True
+    ) -> dict[str, Any] | None:
+        return self._queued(
+            user_api.user_presses_button(
+                self.state, chat_id, message_id, data, now=trio.current_time(), user_id=user_id, strict=strict
+            )
+        )
+
+    def ensure_chat(self, chat_id: int, chat_type: str = "private") -> None:
+        """Make ``chat_id`` known without a message (as if the user had opened the bot earlier)."""
+        self.state.ensure_chat(chat_id, chat_type)
+
+    def messages(self, chat_id: int) -> list[FakeMessage]:
+        """Every message of the chat, both sides, oldest first, deleted ones included (``deleted=True``)."""
+        return sorted(self.state.messages.get(chat_id, {}).values(), key=lambda m: m.message_id)
+
+    def bot_messages(self, chat_id: int) -> list[FakeMessage]:
+        """The bot's messages in the chat that are still there."""
+        return [m for m in self.messages(chat_id) if m.from_bot and not m.deleted]
+
+    def calls(self, method: str | None = None) -> list[RecordedCall]:
+        """Every request the bot made (of ``method``, case-insensitive, when given), in order."""
+        return [c for c in self._calls if method is None or c.method.lower() == method.lower()]
+
+    def callback_answer(self, query_id: str) -> Mapping[str, Any] | None:
+        record = self.state.callback_queries.get(query_id)
+        return record.answer if record else None
+
+    def schedule_fault(self, method: str | None, fault: Fault, *, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` (any when None) meet ``fault`` instead of an answer."""
+        self.faults.schedule(method, fault, count=count)
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    # --- HTTP ---------------------------------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/_test/"):
+            from .control import handle_control  # the control API depends on this module
+
+            return await handle_control(self, request)
+        if path.startswith("/file/bot"):
+            return self._download(path.removeprefix("/file/bot"))
+        if not path.startswith("/bot"):
+            return Response(status=404, headers=_JSON, body=error_body(404, "Not Found"))
+        token, _, method = path.removeprefix("/bot").partition("/")
+        if not secrets.compare_digest(token.encode(), self.token.encode()):
+            return Response(status=401, headers=_JSON, body=error_body(401, "Unauthorized"))
+        return await self._api_call(method, request)
+
+    def _download(self, rest: str) -> Response:
+        token, _, file_path = rest.partition("/")
+        if not secrets.compare_digest(token.encode(), self.token.encode()):
+            return Response(status=401, headers=_JSON, body=error_body(401, "Unauthorized"))
+        stored = self.state.file_by_path(file_path)
+        if stored is None:
+            return Response(status=404, headers=_JSON, body=error_body(404, "Not Found"))
+        return Response(
+            headers={"content-type": stored.mime_type or "application/octet-stream"}, body=stored.data
+        )
+
+    def _record(self, method: str, params: Mapping[str, object], status: int, **extra: Any) -> None:
+        shown = {k: (v if not isinstance(v, UploadedFile) else repr(v)) for k, v in params.items()}
+        self._calls.append(
+            RecordedCall(method=method, params=shown, at=trio.current_time(), status=status, **extra)
+        )
+
+    def _refuse(self, method: str, params: Mapping[str, object], error: ApiError) -> Response:
+        if error.violation is not None:
+            self.validation_errors.append(f"{method}: {error.violation}")
+        self._record(method, params, error.code, description=error.description)
+        return Response(
+            status=error.code, headers=_JSON, body=error_body(error.code, error.description, error.parameters)
+        )
+
+    async def _api_call(self, method: str, request: Request) -> Response:
+        spec = self.spec.method(method)
+        if spec is None:
+            return self._refuse(
+                method, {}, ApiError(404, "Not Found", violation=f"no such method {method!r}")
+            )
+        try:
+            raw = request_params(request.headers.get("content-type", ""), request.body, request.query)
+        except MalformedRequest as malformed:
+            return self._refuse(
+                method, {}, ApiError(400, f"Bad Request: {malformed}", violation=str(malformed))
+            )
+        params, violations = self.spec.decode_call(spec, raw)
+        if violations:
+            self.validation_errors += [f"{spec.name}: {v.detail}" for v in violations[1:]]
+            first = violations[0]
+            return self._refuse(spec.name, params, ApiError(400, first.description, violation=first.detail))
+        if not self.methods.implements(spec.name):
+            unimplemented = f"{spec.name} is not implemented by the fake"
+            return self._refuse(
+                spec.name, params, ApiError(400, f"Bad Request: {unimplemented}", violation=unimplemented)
+            )
+        fault = self.faults.take(spec.name)
+        if fault is not None:
+            return await self._fault(spec.name, params, fault)
+        return await self._answer(spec.name, params)
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> Response:
+        try:
+            if method == "getUpdates":
+                result: Any = await self._get_updates(params)
+            else:
+                result = self.methods.call(method, params, trio.current_time())
+        except ApiError as error:
+            return self._refuse(method, params, error)
+        self._record(method, params, 200, result=result)
+        return Response(headers=_JSON, body=ok_body(result))
+
+    async def _fault(self, method: str, params: dict[str, Any], fault: Fault) -> Response:
+        name = repr(fault)
+        if isinstance(fault, RetryAfter):
+            error = ApiError(
+                429,
+                f"Too Many Requests: retry after {fault.seconds}",
+                parameters={"retry_after": fault.seconds},
+            )
+        elif isinstance(fault, ServerError):
+            error = ApiError(fault.status, fault.description)
+        elif isinstance(fault, BadRequest):
+            error = ApiError(400, fault.description)
+        elif isinstance(fault, Hang):
+            await trio.sleep(fault.seconds)
+            if fault.applied:
+                response = await self._answer(method, params)
+                self._calls[-1] = attrs.evolve(self._calls[-1], fault=name)
+                return response
+            error = ApiError(502, "Bad Gateway")
+        else:
+            assert isinstance(fault, Drop)
+            if fault.applied:
+                await self._answer(method, params)
+                self._calls[-1] = attrs.evolve(self._calls[-1], fault=name)
+            else:
+                self._record(method, params, 0, fault=name, description="connection dropped")
+            raise DropConnection
+        self._record(method, params, error.code, description=error.description, fault=name)
+        return Response(
+            status=error.code, headers=_JSON, body=error_body(error.code, error.description, error.parameters)
+        )
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Real long polling: wait up to ``timeout`` s for an update; a newer poll ends an older (409)."""
+        if self._active_poll is not None:
+            self._active_poll.terminated = True
+            self._wake()
+        poll = self._active_poll = _Poll()
+        try:
+            updates = self.methods.take_updates(params)
+            limit = int(params.get("limit", 100))
+            with trio.move_on_after(max(0, int(params.get("timeout", 0)))):
+                while not updates:
+                    await self._changed.wait()
+                    if poll.terminated:
+                        raise ApiError(409, CONFLICT)
+                    updates = [dict(u) for u in self.state.updates[:limit]]
+            return updates
+        finally:
+            if self._active_poll is poll:
+                self._active_poll = None
+
+    # --- serving ------------------------------------------------------------------------------------------
+
+    async def serve(
+        self, *, host: str = "127.0.0.1", port: int = 0, task_status: trio.TaskStatus[None]
+    ) -> None:
+        """Serve until cancelled; ``base_url`` is set before ``task_status.started()``."""
+
+        async def _serve(task_status: trio.TaskStatus[int]) -> None:
+            await serve_http(self.handle, host=host, port=port, task_status=task_status)
+
+        async with trio.open_nursery() as nursery:
+            bound = await nursery.start(_serve)
+            self.base_url = f"http://{host}:{bound}"
+            task_status.started()
+
+
+async def run_fake_telegram(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
+    flood: FloodControl | None = None,
+    task_status: trio.TaskStatus[FakeTelegram] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Start a fake Telegram, report it (``base_url`` set) through ``task_status``, serve until cancelled."""
+    fake = FakeTelegram(token=token, flood=flood)
+
+    async def _serve(task_status: trio.TaskStatus[None]) -> None:
+        await fake.serve(host=host, port=port, task_status=task_status)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(_serve)
+        task_status.started(fake)

@@ -1,0 +1,117 @@
+"""The fake Bot API server over real HTTP: routing, envelope, sending and editing, what chats see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from codexgram.testing.fake_telegram import FakeTelegram
+
+
+async def call(fake: FakeTelegram, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=fake.base_url, timeout=10) as http:
+        response = await http.post(f"/bot{fake.token}/{method}", json=params)
+    return response.status_code, response.json()
+
+
+async def test_get_me_answers_with_the_bot_user(fake_telegram: FakeTelegram) -> None:
+    status, body = await call(fake_telegram, "getMe")
+    assert status == 200
+    assert body["ok"] is True
+    assert body["result"]["is_bot"] is True
+    assert fake_telegram.spec.check_object("User", body["result"]) == []
+
+
+async def test_method_names_are_case_insensitive_and_query_params_work(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.ensure_chat(1001)
+    async with httpx.AsyncClient(base_url=fake_telegram.base_url) as http:
+        response = await http.get(
+            f"/bot{fake_telegram.token}/SENDMESSAGE", params={"chat_id": "1001", "text": "hi"}
+        )
+    assert response.json()["ok"] is True
+    assert [m.text for m in fake_telegram.bot_messages(1001)] == ["hi"]
+
+
+async def test_wrong_token_is_unauthorized(fake_telegram: FakeTelegram) -> None:
+    async with httpx.AsyncClient(base_url=fake_telegram.base_url) as http:
+        response = await http.post("/bot123:WRONG/getMe")
+    assert response.status_code == 401
+    assert response.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+
+
+@pytest.mark.fake_telegram_bad_requests
+async def test_unknown_method_is_not_found_and_recorded(fake_telegram: FakeTelegram) -> None:
+    status, body = await call(fake_telegram, "sendTelepathy", chat_id=1)
+    assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+    assert fake_telegram.validation_errors == ["sendTelepathy: no such method 'sendTelepathy'"]
+
+
+async def test_send_then_edit_keeps_history_and_returns_real_messages(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.user_sends_text(1001, "/start")
+    markup = {"inline_keyboard": [[{"text": "Yes", "callback_data": "a:tok:y"}]]}
+    status, sent = await call(
+        fake_telegram,
+        "sendMessage",
+        chat_id=1001,
+        text="<b>Hello</b> 👋 world",
+        parse_mode="HTML",
+        reply_markup=markup,
+    )
+    assert status == 200
+    message = sent["result"]
+    assert fake_telegram.spec.check_object("Message", message) == []
+    assert message["text"] == "Hello 👋 world"
+    assert message["entities"] == [{"offset": 0, "length": 5, "type": "bold"}]
+    assert message["from"]["is_bot"] is True
+    assert message["reply_markup"] == markup
+    status, edited = await call(
+        fake_telegram,
+        "editMessageText",
+        chat_id=1001,
+        message_id=message["message_id"],
+        text="<i>Bye</i>",
+        parse_mode="HTML",
+    )
+    assert status == 200
+    assert fake_telegram.spec.check_object("Message", edited["result"]) == []
+    assert "reply_markup" not in edited["result"]  # an edit without reply_markup removes the keyboard
+    [user_message, bot_message] = fake_telegram.messages(1001)
+    assert user_message.text == "/start"
+    assert not user_message.from_bot
+    assert user_message.entities == ({"type": "bot_command", "offset": 0, "length": 6},)
+    assert bot_message.text == "Bye"
+    assert [r.text for r in bot_message.history] == ["Hello 👋 world"]
+    assert bot_message.history[0].reply_markup == markup
+
+
+async def test_not_modified_is_an_ordinary_answer(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.ensure_chat(1001)
+    _, sent = await call(fake_telegram, "sendMessage", chat_id=1001, text="same")
+    message_id = sent["result"]["message_id"]
+    status, body = await call(
+        fake_telegram, "editMessageText", chat_id=1001, message_id=message_id, text="same"
+    )
+    assert status == 400
+    assert body["description"].startswith("Bad Request: message is not modified")
+    assert fake_telegram.calls("editMessageText")[-1].status == 400
+    assert fake_telegram.validation_errors == []
+
+
+async def test_unknown_chat_is_not_found(fake_telegram: FakeTelegram) -> None:
+    status, body = await call(fake_telegram, "sendMessage", chat_id=555, text="hello?")
+    assert (status, body["description"]) == (400, "Bad Request: chat not found")
+
+
+async def test_delete_marks_the_message_deleted(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.ensure_chat(1001)
+    _, sent = await call(fake_telegram, "sendMessage", chat_id=1001, text="bye")
+    message_id = sent["result"]["message_id"]
+    assert await call(fake_telegram, "deleteMessage", chat_id=1001, message_id=message_id) == (
+        200,
+        {"ok": True, "result": True},
+    )
+    assert fake_telegram.messages(1001)[0].deleted
+    status, body = await call(fake_telegram, "deleteMessage", chat_id=1001, message_id=message_id)
+    assert (status, body["description"]) == (400, "Bad Request: message to delete not found")
