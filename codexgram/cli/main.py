@@ -1,0 +1,112 @@
+"""The ``codexgram`` command: ``run`` the bot, ``admin ...`` its allowlist and workspaces, ``doctor``.
+
+``main()`` is the console script (``[project.scripts] codexgram = "codexgram.cli.main:main"``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import trio
+import typer
+
+from codexgram import app as bot_app
+from codexgram.cli import admin
+from codexgram.cli.common import EXIT_CONFIG, CliContext, one_line_errors, settings_from
+from codexgram.config import describe_settings
+from codexgram.logging_setup import configure_logging
+from codexgram.store.db import open_database, schema_version
+from codexgram.store.migrations import SCHEMA_VERSION
+
+app = typer.Typer(
+    name="codexgram",
+    help="Drive the Codex coding agent on your own machine from a one-to-one Telegram chat.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # a traceback, if one ever escapes, must not print local variables
+    add_completion=False,
+)
+app.add_typer(admin.app, name="admin")
+
+# What `run` prints when no bot token is configured.
+BOTFATHER_STEPS = """\
+codexgram needs a Telegram bot token, and none is configured.
+
+  1. In Telegram, open a chat with @BotFather and send /newbot; follow the questions.
+  2. BotFather answers with a token like 123456789:AAH...; keep it secret.
+  3. Make it available to codexgram, e.g.:
+       export CODEXGRAM_TELEGRAM_TOKEN='123456789:AAH...'
+     or put CODEXGRAM_TELEGRAM_TOKEN=... in a .env file in this directory (chmod 600 .env).
+  4. Allow yourself: uv run codexgram admin allow-user YOUR_TELEGRAM_USER_ID
+  5. Run again: uv run codexgram run
+"""
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A TOML file with settings (the environment wins).")
+    ] = None,
+    env_file: Annotated[
+        Path, typer.Option("--env-file", help="A .env file with CODEXGRAM_* lines, if it exists.")
+    ] = Path(".env"),
+) -> None:
+    """Settings come from CODEXGRAM_* variables, then --env-file, then --config."""
+    ctx.obj = CliContext(config_file=config, env_file=env_file)
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the bot (until Ctrl-C or SIGTERM)."""
+    settings = settings_from(ctx)
+    if settings.telegram_token is None:
+        typer.echo(BOTFATHER_STEPS, err=True, nl=False)
+        raise typer.Exit(EXIT_CONFIG)
+    configure_logging(settings.log_level, secrets=[settings.telegram_token.reveal()])
+    with one_line_errors():
+        trio.run(bot_app.run_bot, settings)
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Show the settings in effect (never the token) and check the database and the Codex socket."""
+    settings = settings_from(ctx)
+    for key, value in describe_settings(settings):
+        typer.echo(f"{key:32} {value}")
+    with one_line_errors():
+        conn = open_database(settings.db_path)
+        try:
+            version = schema_version(conn)
+        finally:
+            conn.close()
+    typer.echo(f"database schema version {version} (this codexgram: {SCHEMA_VERSION})")
+    if settings.codex_socket.exists():
+        typer.echo(f"codex socket {settings.codex_socket}: present")
+    else:
+        typer.echo(f"codex socket {settings.codex_socket}: missing (start scripts/start-codex-app-server)")
+    if settings.telegram_token is None:
+        typer.echo("telegram token: not set (see `codexgram run` for how to get one)")
+
+
+def _register_optional_commands() -> None:
+    # `codexgram replay FILE` lives in codexgram/cli/replay.py, owned by the replay work, which exposes
+    # `register(app: typer.Typer)`. Importing it by name here means that work never edits this file, and the
+    # CLI still works before it lands. Only a missing module is tolerated: an import error *inside* it is a
+    # bug and must show.
+    try:
+        module = importlib.import_module("codexgram.cli.replay")
+    except ModuleNotFoundError as exc:
+        if exc.name != "codexgram.cli.replay":
+            raise
+        return
+    module.register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    """Console script entry point."""
+    app()
