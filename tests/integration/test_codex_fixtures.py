@@ -1,0 +1,145 @@
+"""The fixtures drive the real codex app-server: handshake, a streamed turn, kill and restart.
+
+A raw trio-websocket client on purpose: these tests prove the fixtures and the mock model, independent of the
+link code built on top of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+import trio_websocket
+
+from codexgram.testing.codex_server import AppServer
+from codexgram.testing.mock_model import MockModel
+
+pytestmark = pytest.mark.integration
+
+
+class RawClient:
+    """JSON-RPC over the WebSocket, no cleverness: send requests, read frames in order."""
+
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self.ws = ws
+        self.next_id = 0
+
+    async def request(self, method: str, params: dict[str, Any]) -> int:
+        self.next_id += 1
+        await self.ws.send_message(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        return self.next_id
+
+    async def receive(self) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(await self.ws.get_message())
+        return message
+
+    async def drain(self) -> None:
+        """Read and drop frames until the connection closes (raises ConnectionClosed then)."""
+        while True:
+            await self.receive()
+
+    async def call(self, method: str, params: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The result of a call, and the notifications that came before it."""
+        request_id = await self.request(method, params)
+        seen: list[dict[str, Any]] = []
+        while True:
+            message = await self.receive()
+            if message.get("id") == request_id and "method" not in message:
+                assert "error" not in message, message
+                return message["result"], seen
+            seen.append(message)
+
+    async def until(self, method: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Read until notification ``method``; returns it and everything read before."""
+        seen: list[dict[str, Any]] = []
+        while True:
+            message = await self.receive()
+            if message.get("method") == method and "id" not in message:
+                return message, seen
+            seen.append(message)
+
+
+@asynccontextmanager
+async def connected(server: AppServer) -> AsyncIterator[RawClient]:
+    async with trio.open_nursery() as nursery:
+        stream = await trio.open_unix_socket(str(server.socket_path))
+        ws = await trio_websocket.wrap_client_stream(
+            nursery, stream, host="localhost", resource="/", max_message_size=16 * 2**20
+        )
+        try:
+            yield RawClient(ws)
+        finally:
+            await ws.aclose()
+
+
+async def handshake(client: RawClient) -> dict[str, Any]:
+    client_info = {"name": "codexgram-test", "version": "0.1.0"}
+    result, _ = await client.call("initialize", {"clientInfo": client_info})
+    await client.ws.send_message(json.dumps({"method": "initialized"}))
+    return result
+
+
+async def test_handshake_reports_the_pinned_version(app_server: AppServer) -> None:
+    with trio.fail_after(20):
+        async with connected(app_server) as client:
+            result = await handshake(client)
+    assert "/0.169.0 " in result["userAgent"]
+    assert result["codexHome"] == str(app_server.codex_home)
+    assert app_server.socket_path.is_symlink()
+
+
+async def test_plain_turn_streams_deltas_that_equal_the_final_text(
+    app_server: AppServer, mock_model: MockModel
+) -> None:
+    with trio.fail_after(30):
+        async with connected(app_server) as client:
+            await handshake(client)
+            started, _ = await client.call("thread/start", {"cwd": str(app_server.workspace)})
+            thread_id = started["thread"]["id"]
+            assert started["cwd"] == str(app_server.workspace)
+            text = "hello from the fixture test"
+            user_input = [{"type": "text", "text": text, "text_elements": []}]
+            turn, _ = await client.call("turn/start", {"threadId": thread_id, "input": user_input})
+            completed, seen = await client.until("turn/completed")
+    assert completed["params"]["turn"]["id"] == turn["turn"]["id"]
+    assert completed["params"]["turn"]["status"] == "completed"
+    deltas = [m["params"]["delta"] for m in seen if m.get("method") == "item/agentMessage/delta"]
+    finals = [
+        m["params"]["item"]["text"]
+        for m in seen
+        if m.get("method") == "item/completed" and m["params"]["item"]["type"] == "agentMessage"
+    ]
+    assert len(deltas) > 3
+    assert finals == [f"You said: {text}"]
+    assert "".join(deltas) == finals[0]
+    assert mock_model.user_texts()[-1] == text
+
+
+async def test_kill_breaks_the_connection_and_start_serves_again(app_server: AppServer) -> None:
+    with trio.fail_after(30):
+        async with connected(app_server) as client:
+            await handshake(client)
+            await app_server.kill()
+            assert not app_server.running
+            with pytest.raises(trio_websocket.ConnectionClosed):
+                await client.drain()
+        with pytest.raises((ConnectionRefusedError, FileNotFoundError)):  # nothing listens there now
+            await trio.open_unix_socket(str(app_server.socket_path))
+        await app_server.start()
+        async with connected(app_server) as client:
+            result = await handshake(client)
+    assert "/0.169.0 " in result["userAgent"]
+
+
+async def test_restart_is_a_clean_stop_and_start(app_server: AppServer) -> None:
+    first_pid = app_server.pid
+    with trio.fail_after(30):
+        await app_server.restart()
+        assert app_server.running
+        assert app_server.pid != first_pid
+        async with connected(app_server) as client:
+            await handshake(client)
