@@ -42,10 +42,16 @@ class TextInput:
 
 @attrs.frozen(kw_only=True)
 class ImageInput:
-    """An image by URL (a ``data:`` URL works: that is how a Telegram photo can be sent inline)."""
+    """An image by URL (a ``data:`` URL works: that is how a Telegram photo can be sent inline), or by the
+    ``file_id`` of an uploaded file (seen in history). Exactly one of the two is set."""
 
     TYPE: ClassVar[str] = "image"
-    url: str
+    url: str | None = None
+    file_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.url is None) == (self.file_id is None):
+            raise ValueError("an image input needs exactly one of url and file_id")
 
 
 @attrs.frozen(kw_only=True)
