@@ -4,14 +4,15 @@ An *actor* is an async function ``actor(*, task_status)`` that opens its own bou
 ``task_status.started(send_channel)``, and then serves messages until its mailbox ends or it is cancelled.
 A request that needs an answer carries a :class:`Reply`; the caller awaits :func:`ask`.
 
-The :class:`Supervisor` owns the root nursery. It starts actors with ``nursery.start`` (so a caller knows the actor
-is ready), keeps a registry of their mailboxes by name, and *contains* a failure: an actor that crashes after it
-started is logged and reported through ``on_crash``, and the rest of the bot keeps running. An actor that fails
-before it reports readiness makes ``start`` raise, because then the caller cannot go on.
+The :class:`Supervisor` owns the root nursery. It starts actors with ``nursery.start`` (so a caller knows the
+actor is ready), keeps a registry of their mailboxes by name, and *contains* a failure: an actor that crashes
+after it started is logged and reported through ``on_crash``, and the rest of the bot keeps running. An actor
+that fails before it reports readiness makes ``start`` raise, because then the caller cannot go on.
 
-Shutdown (:meth:`Supervisor.shutdown`) stops actors in the reverse order of their start: each actor's cancel scope
-is cancelled and its ``finally`` blocks do their shielded cleanup (the repository drains its mailbox, the outbox
-persists what is unsent). So the repository, started first, is stopped last and every write sent to it lands.
+Shutdown (:meth:`Supervisor.shutdown`) stops actors in the reverse order of their start: each actor's
+cancel scope is cancelled and its ``finally`` blocks do their shielded cleanup (the repository drains its
+mailbox, the outbox persists what is unsent). So the repository, started first, is stopped last and every
+write sent to it lands.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ class Reply(Generic[T]):
     Answering twice is a bug and raises; answering after the asker gave up (timed out) is harmless.
     """
 
-    __slots__ = ("_receive", "_send")
+    __slots__ = ("_answered", "_receive", "_send")
 
     def __init__(self) -> None:
         self._send, self._receive = trio.open_memory_channel[outcome.Outcome[T]](1)
+        self._answered = False
 
     def __repr__(self) -> str:
-        return "Reply()"
+        return f"Reply(answered={self._answered})"
 
     def send(self, value: T) -> None:
         self._put(outcome.Value(value))
@@ -56,17 +58,21 @@ class Reply(Generic[T]):
         self._put(outcome.Error(error))
 
     def _put(self, result: outcome.Outcome[T]) -> None:
+        # Checked with our own flag: after the first answer the channel is closed, and trio would report a
+        # second answer as ClosedResourceError, which reads like "the asker is gone" instead of "a bug here".
+        if self._answered:
+            raise RuntimeError("a Reply was answered twice")
+        self._answered = True
         try:
             self._send.send_nowait(result)
         except trio.BrokenResourceError:
-            pass  # the asker is gone; nobody wants the answer any more
-        except trio.WouldBlock:
-            raise RuntimeError("a Reply was answered twice") from None
-        self._send.close()
+            pass  # the asker is gone (timed out or cancelled); nobody wants the answer any more
+        finally:
+            self._send.close()
 
     @property
     def answered(self) -> bool:
-        return self._send._closed  # type: ignore[attr-defined]  # trio exposes no public flag
+        return self._answered
 
     async def wait(self) -> T:
         """Wait for the answer; unwraps an error answer into a raise."""
@@ -83,7 +89,7 @@ async def ask(
     mailbox: trio.MemorySendChannel[M],
     make_message: Callable[[Reply[T]], M],
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - the whole round trip's bound is part of what ask() means
     what: str = "request",
 ) -> T:
     """Send a request built by ``make_message(reply)`` and wait for its answer, at most ``timeout`` seconds.
@@ -143,9 +149,11 @@ class _StartedRecorder:
     def __init__(self, inner: trio.TaskStatus[Any]) -> None:
         self._inner = inner
         self.started = False
+        self.value: Any = None
 
     def started_with(self, value: Any = None) -> None:
         self.started = True
+        self.value = value
         self._inner.started(value)
 
 
@@ -180,6 +188,10 @@ class Supervisor:
         scope = trio.CancelScope()
         done = trio.Event()
         mailbox = await self._nursery.start(self._guarded, name, actor, scope, done)
+        if done.is_set():
+            # It started and already ended (a crash right after readiness, reported by _guarded): do not
+            # register a dead actor.
+            return mailbox
         self._running[name] = _Running(name=name, scope=scope, done=done, mailbox=mailbox)
         if name in self._order:
             self._order.remove(name)
@@ -207,16 +219,20 @@ class Supervisor:
             if not recorder.started:
                 raise  # nursery.start re-raises it to whoever tried to start the actor
             self.crashes.append((name, exc))
-            log.error("actor %s crashed: %r", name, exc, exc_info=exc)
+            log.exception("actor %s crashed", name)
             if self._on_crash is not None:
                 self._on_crash(name, exc)
         finally:
             done.set()
+            if isinstance(recorder.value, trio.MemorySendChannel):
+                # The actor is gone, however it ended: close its mailbox so senders get ActorGone at once
+                # instead of queueing requests nobody will read.
+                recorder.value.close()
             if self._running.get(name) is not None and self._running[name].done is done:
                 del self._running[name]
                 self._order.remove(name)
 
-    async def stop(self, name: str, *, timeout: float = 10.0) -> None:
+    async def stop(self, name: str, *, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - per-actor cleanup bound
         """Cancel one actor and wait (at most ``timeout``) for its cleanup to finish."""
         running = self._running.get(name)
         if running is None:
@@ -227,7 +243,7 @@ class Supervisor:
         if waited.cancelled_caught:
             log.warning("actor %s did not stop within %.1fs", name, timeout)
 
-    async def shutdown(self, *, timeout: float = 10.0) -> None:
+    async def shutdown(self, *, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - per-actor cleanup bound
         """Stop every actor, newest first, so the ones started first (the repository) outlive their users."""
         for name in reversed(list(self._order)):
             await self.stop(name, timeout=timeout)
