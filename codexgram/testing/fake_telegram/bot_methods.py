@@ -145,7 +145,7 @@ class BotMethods:
         if minimum and not plain.strip():
             raise bad_request(f"{what} is empty", violation=True)
         if len(plain) > limit:
-            raise bad_request(f"{what} is too long", violation=True)
+            raise bad_request(f"{what.replace(' text', '')} is too long", violation=True)
         return plain, tuple(entities)
 
     def _bot_message(self, params: Mapping[str, Any], *, action: str) -> FakeMessage:
@@ -267,7 +267,7 @@ class BotMethods:
                 entities_key="caption_entities",
                 limit=1024,
                 minimum=0,
-                what="caption",
+                what="message caption",
             )
         self._admit(chat_id, now)
         doc: dict[str, Any] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}

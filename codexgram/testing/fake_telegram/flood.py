@@ -92,8 +92,9 @@ class FloodControl:
             self._global.tokens -= 1
             return None
         self.refusals += 1
-        retry_after = max(1, math.ceil(max(chat_wait, global_wait) - 1e-9))
-        # The penalty is whole seconds, like Telegram's answer: waiting exactly retry_after always works.
+        wait = max(chat_wait, global_wait)
+        # Whole seconds, rounded up, like Telegram's answer: waiting exactly retry_after always works. A call
+        # during the penalty is refused with the time that remains; it does not extend the penalty.
         blocked = chat if chat_wait >= global_wait else self._global
-        blocked.penalty_until = max(blocked.penalty_until, now + retry_after)
-        return retry_after
+        blocked.penalty_until = max(blocked.penalty_until, now + wait)
+        return max(1, math.ceil(wait - 1e-9))

@@ -189,7 +189,10 @@ class _Parser:
                 self.i += 1
             if self.i == len(text):
                 raise self._unclosed(begin)
-            return text[start : self.i]
+            if text[self.i] not in _SPACES and text[self.i] != ">":
+                offset = self.byte_offset(start)
+                raise HtmlParseError(f"Unexpected end of name token at byte offset {offset}", offset)
+            return text[start : self.i].lower()  # an unquoted value is a name token: case-insensitive
         quote = text[self.i]
         self.i += 1
         parts: list[str] = []

@@ -224,11 +224,13 @@ class ApiSpec:
         for key, item in value.items():
             field = fields.get(key)
             if field is None:
-                problems.append(_bad_request(f"{path}.{key}", f"unknown field {key!r} in {type_name}"))
+                problems.append(
+                    _bad_request(f"{path}.{key}", f"{path}: unknown field {key!r} in {type_name}")
+                )
                 continue
             problems += self._check_field(field, item, f"{path}.{key}")
         problems += [
-            _bad_request(f"{path}.{name}", f"{type_name} requires field {name!r}")
+            _bad_request(f"{path}.{name}", f"{path}: {type_name} requires field {name!r}")
             for name, field in fields.items()
             if field.required and name not in value
         ]
