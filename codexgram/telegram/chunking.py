@@ -1,0 +1,178 @@
+"""Split Telegram HTML into messages that each fit the limit after entity parsing (pure).
+
+Telegram's 4096 limit applies to the text *after* parsing and counts UTF-16 code units (an emoji outside the
+BMP counts 2), so lengths here are UTF-16 lengths of the visible text; tags cost nothing.
+
+Where a chunk ends, in order of preference: before a paragraph break (two or more newlines), before a line
+break, after a space, anywhere. A break is only taken if it fills at least half the chunk, so a far-off
+paragraph break does not leave a tiny message. Units are never split: a character reference (``&amp;``) or
+an astral character is one unit, and a tag is never cut. The newlines at a paragraph or line break are
+dropped (Telegram would trim them from the ends of a message anyway). Tags open at a break are closed at the
+end of the chunk and reopened, with their attributes, at the start of the next one (a code block continues
+as ``<pre><code class="language-x">``). Chunks whose visible text would be only whitespace are left out:
+Telegram refuses an empty message.
+
+The input must be well-formed HTML as :mod:`codexgram.telegram.render` produces it (every tag closed, text
+escaped); the chunker does not repair other markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from attrs import frozen
+
+from codexgram.telegram.html_entities import telegram_trim
+
+__all__ = ["TELEGRAM_TEXT_LIMIT", "split_html"]
+
+#: Characters (UTF-16 code units) Telegram accepts in one message after entity parsing.
+TELEGRAM_TEXT_LIMIT = 4096
+
+_TOKEN = re.compile(r"<[^>]*>|&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);|.", re.DOTALL)
+_TAG_NAME = re.compile(r"</?\s*([a-zA-Z][a-zA-Z0-9-]*)")
+
+
+@frozen
+class _Tag:
+    name: str
+    source: str  # the start tag as written, attributes included, to reopen it
+    closing: bool
+
+
+@frozen
+class _Char:
+    source: str  # as written: "a", "&amp;", "😀"
+    visible: str  # what Telegram shows: "a", "&", "😀"
+    width: int  # UTF-16 code units
+
+
+_Token = _Tag | _Char
+
+
+def _tokenize(markup: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    for match in _TOKEN.finditer(markup):
+        source = match.group()
+        if source.startswith("<"):
+            name_match = _TAG_NAME.match(source)
+            if name_match is None:
+                raise ValueError(f"not a tag: {source!r}")
+            tokens.append(_Tag(name=name_match.group(1).lower(), source=source, closing=source[1] == "/"))
+        else:
+            visible = html.unescape(source) if source.startswith("&") else source
+            width = 2 if ord(visible[0]) > 0xFFFF else 1
+            tokens.append(_Char(source=source, visible=visible, width=width))
+    return tokens
+
+
+def _is_newline(token: _Token) -> bool:
+    return isinstance(token, _Char) and token.visible == "\n"
+
+
+def split_html(markup: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split ``markup`` into chunks whose visible text is at most ``limit`` UTF-16 units each.
+
+    Returns ``[]`` when the visible text is only whitespace. Raises ``ValueError`` for ``limit < 2`` or
+    markup with a stray ``<``."""
+    if limit < 2:
+        raise ValueError("limit must be at least 2 (an astral character is 2 UTF-16 units)")
+    tokens = _tokenize(markup)
+    chunks: list[str] = []
+    stack: list[_Tag] = []  # open tags at the start of the current chunk
+    start = 0
+    while start < len(tokens):
+        end, resume, stack_at_end = _find_break(tokens, start, list(stack), limit)
+        chunk = _emit(tokens[start:end], stack, stack_at_end)
+        if telegram_trim(_visible(tokens[start:end])):
+            chunks.append(chunk)
+        stack = _apply(stack_at_end, tokens[end:resume])
+        start = resume
+    return chunks
+
+
+def _find_break(
+    tokens: list[_Token], start: int, stack: list[_Tag], limit: int
+) -> tuple[int, int, list[_Tag]]:
+    """Where the chunk starting at ``start`` ends: ``(end, resume, stack at end)``; tokens in
+    ``[end, resume)`` are separator newlines that no chunk shows."""
+    used = 0
+    # Candidate breaks: (end index, used width there, stack copy) per kind.
+    paragraph: tuple[int, int, list[_Tag]] | None = None
+    line: tuple[int, int, list[_Tag]] | None = None
+    word: tuple[int, int, list[_Tag]] | None = None
+    i = start
+    while i < len(tokens):
+        token = tokens[i]
+        if isinstance(token, _Tag):
+            _push_or_pop(stack, token)
+            i += 1
+            continue
+        if _is_newline(token) and i > start:
+            run = i
+            while run < len(tokens) and _is_newline(tokens[run]):
+                run += 1
+            candidate = (i, used, list(stack))
+            if run - i >= 2:
+                paragraph = candidate
+            else:
+                line = candidate
+        elif i > start and isinstance(prev := tokens[i - 1], _Char) and prev.visible == " ":
+            word = (i, used, list(stack))
+        if used + token.width > limit:
+            return _choose(tokens, start, i, stack, limit, (paragraph, line, word))
+        used += token.width
+        i += 1
+    return len(tokens), len(tokens), stack
+
+
+def _choose(
+    tokens: list[_Token],
+    start: int,
+    overflow_at: int,
+    stack_at_overflow: list[_Tag],
+    limit: int,
+    candidates: tuple[tuple[int, int, list[_Tag]] | None, ...],
+) -> tuple[int, int, list[_Tag]]:
+    found = [c for c in candidates if c is not None]
+    good = [c for c in found if c[1] * 2 >= limit]
+    best = good[0] if good else (max(found, key=lambda c: c[1]) if found else None)
+    if best is None or best[1] == 0:
+        # No usable boundary: cut before the character that does not fit. Never an empty chunk: when even one
+        # unit does not fit after the reopened tags (impossible for limit >= 2), still take one.
+        end = overflow_at if overflow_at > start else start + 1
+        return end, end, stack_at_overflow
+    end, _, stack = best
+    resume = end
+    while resume < len(tokens) and _is_newline(tokens[resume]):
+        resume += 1
+    return end, resume, stack
+
+
+def _push_or_pop(stack: list[_Tag], tag: _Tag) -> None:
+    if not tag.closing:
+        stack.append(tag)
+    elif stack and stack[-1].name == tag.name:
+        stack.pop()
+    else:
+        raise ValueError(f"unbalanced end tag {tag.source!r}")
+
+
+def _apply(stack: list[_Tag], tokens: list[_Token]) -> list[_Tag]:
+    result = list(stack)
+    for token in tokens:
+        if isinstance(token, _Tag):
+            _push_or_pop(result, token)
+    return result
+
+
+def _emit(tokens: list[_Token], opened: list[_Tag], open_at_end: list[_Tag]) -> str:
+    reopen = "".join(tag.source for tag in opened)
+    body = "".join(token.source for token in tokens)
+    close = "".join(f"</{tag.name}>" for tag in reversed(open_at_end))
+    return reopen + body + close
+
+
+def _visible(tokens: list[_Token]) -> str:
+    return "".join(token.visible for token in tokens if isinstance(token, _Char))

@@ -1,0 +1,133 @@
+"""Rendering rules and chunking decisions, case by case (the properties are in test_render_properties.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from codexgram.telegram.chunking import split_html
+from codexgram.telegram.html_entities import parse_html
+from codexgram.telegram.render import escape, html_to_plain, markdown_to_html, render_chunks, render_message
+
+
+def test_inline_formatting() -> None:
+    assert markdown_to_html("*a* **b** ~~c~~ `d<e>`") == "<i>a</i> <b>b</b> <s>c</s> <code>d&lt;e&gt;</code>"
+
+
+def test_escaping_and_raw_html_is_text() -> None:
+    assert markdown_to_html('a < b && c > "d"') == 'a &lt; b &amp;&amp; c &gt; "d"'
+    rendered = markdown_to_html("<script>alert(1)</script>\n\nx <b>y</b>")
+    assert "<script>" not in rendered
+    assert "<b>y</b>" not in rendered
+    assert parse_html(rendered)[0] == "<script>alert(1)</script>\n\nx <b>y</b>"
+
+
+def test_markdown_entities_are_decoded_then_escaped() -> None:
+    assert markdown_to_html("&copy; &amp; &lt;b&gt;") == "© &amp; &lt;b&gt;"
+
+
+def test_fenced_code_keeps_language_and_text() -> None:
+    rendered = markdown_to_html("```python\nif a < b:\n    print('&')\n```")
+    assert rendered == "<pre><code class=\"language-python\">if a &lt; b:\n    print('&amp;')</code></pre>"
+    text, entities = parse_html(rendered)
+    assert text == "if a < b:\n    print('&')"
+    assert entities[0].type == "pre"
+    assert entities[0].language == "python"
+    # An info string that is not a plain word gives no language, and nothing from it reaches the markup.
+    assert markdown_to_html('```"><b>x\ncode\n```') == "<pre><code>code</code></pre>"
+
+
+def test_links_only_for_safe_schemes() -> None:
+    assert (
+        markdown_to_html('[a](https://e.org/?q=1&r="2")')
+        == '<a href="https://e.org/?q=1&amp;r=%222%22">a</a>'
+    )
+    assert markdown_to_html("[a](tg://resolve?domain=x)") == '<a href="tg://resolve?domain=x">a</a>'
+    assert markdown_to_html("[mail](mailto:a@b.c)") == '<a href="mailto:a@b.c">mail</a>'
+    assert markdown_to_html("[a](/relative) [b](ftp://x)") == "a b"
+    assert markdown_to_html("![a cat](https://e.org/cat.png)") == '<a href="https://e.org/cat.png">a cat</a>'
+
+
+def test_headings_lists_quotes_rules() -> None:
+    assert markdown_to_html("# Title *x*") == "<b>Title <i>x</i></b>"
+    assert markdown_to_html("- a\n- b\n  - c") == "• a\n• b\n  • c"
+    assert markdown_to_html("3. a\n4. b") == "3. a\n4. b"
+    assert markdown_to_html("> q\n> > inner") == "<blockquote>q\n\ninner</blockquote>"
+    assert markdown_to_html("a\n\n---\n\nb") == "a\n\n——————————\n\nb"
+
+
+def test_code_in_a_list_item_is_not_indented() -> None:
+    rendered = markdown_to_html("1. run:\n\n   ```sh\n   ls -la\n   ```")
+    assert rendered == '1. run:\n\n<pre><code class="language-sh">ls -la</code></pre>'
+
+
+def test_table_is_preformatted() -> None:
+    rendered = markdown_to_html("| name | n |\n|---|---|\n| a<b | 10 |\n| `c` | 2 |")
+    assert rendered == "<pre>name | n\n-----+---\na&lt;b  | 10\nc    | 2</pre>"
+
+
+def test_long_code_block_is_closed_and_reopened_with_its_language() -> None:
+    code = "\n".join(f"line {i:03d} <&>" for i in range(400))
+    chunks = render_chunks(f"intro\n\n```rust\n{code}\n```\n\noutro", limit=1000)
+    assert len(chunks) > 3
+    pieces = []
+    for chunk in chunks:
+        text, entities = parse_html(chunk)
+        assert len(text) <= 1000
+        pieces.append(text)
+    for chunk in chunks[1:-1]:
+        assert chunk.startswith('<pre><code class="language-rust">')
+        assert chunk.endswith("</code></pre>")
+    # Split at line boundaries: every piece of code holds whole lines.
+    code_lines = [line for piece in pieces for line in piece.split("\n") if line.startswith("line")]
+    assert code_lines == [f"line {i:03d} <&>" for i in range(400)]
+
+
+def test_split_prefers_paragraphs_then_lines_then_spaces() -> None:
+    para = "word " * 30  # 150 chars
+    chunks = split_html(f"{para}\n\n{para}\n\n{para}", limit=320)
+    assert [parse_html(c)[0] for c in chunks] == [f"{para}\n\n{para}", para]
+    lines = "\n".join(["x" * 90] * 4)
+    assert [len(parse_html(c)[0]) for c in split_html(lines, limit=200)] == [181, 181]
+    words = " ".join(["abcdefghi"] * 30)  # no newlines at all
+    first = parse_html(split_html(words, limit=100)[0])[0]
+    assert first.endswith("abcdefghi ")
+
+
+def test_split_never_cuts_references_or_astral_characters() -> None:
+    chunks = split_html("&amp;" * 10 + "😀" * 10, limit=5)
+    texts = [parse_html(c)[0] for c in chunks]
+    assert "".join(texts) == "&" * 10 + "😀" * 10
+    assert all(len(t.encode("utf-16-le")) // 2 <= 5 for t in texts)
+
+
+def test_empty_and_whitespace_only_give_no_chunks() -> None:
+    assert render_chunks("") == []
+    assert render_chunks("   \n\n  ") == []
+
+
+def test_too_many_chunks_become_a_document_with_a_preview() -> None:
+    markdown = "\n\n".join(f"Paragraph {i}: " + "text " * 150 for i in range(40))
+    result = render_message(markdown, max_chunks=3)
+    assert result.is_document
+    assert result.chunks == ()
+    assert result.document == ("answer.md", markdown.encode("utf-8"))
+    assert result.preview is not None
+    preview_text, _ = parse_html(result.preview)
+    assert preview_text.startswith("Paragraph 0: text")
+    assert "attached as answer.md" in preview_text
+    assert len(preview_text) < 4096
+    small = render_message("hello **world**", max_chunks=3)
+    assert small.chunks == ("hello <b>world</b>",)
+    assert small.document is None
+
+
+def test_escape_and_plain_fallback() -> None:
+    assert escape("<a & b>") == "&lt;a &amp; b&gt;"
+    assert html_to_plain('<b>bold</b> &amp; <a href="https://x.y">link</a>') == "bold & link"
+    assert html_to_plain("<b>broken <x>tag</b> &lt;") == "broken tag <"
+
+
+@pytest.mark.parametrize("limit", [0, 1])
+def test_limit_must_fit_an_astral_character(limit: int) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        split_html("x", limit=limit)
