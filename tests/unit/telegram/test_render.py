@@ -71,7 +71,7 @@ def test_long_code_block_is_closed_and_reopened_with_its_language() -> None:
     assert len(chunks) > 3
     pieces = []
     for chunk in chunks:
-        text, entities = parse_html(chunk)
+        text, _ = parse_html(chunk)
         assert len(text) <= 1000
         pieces.append(text)
     for chunk in chunks[1:-1]:
