@@ -20,9 +20,9 @@ def clock() -> trio.testing.MockClock:
 
 
 async def call(
-    fake: FakeTelegram, method: str, timeout: float = 10, **params: Any
+    fake: FakeTelegram, method: str, http_timeout: float = 10, **params: Any
 ) -> tuple[int, dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=fake.base_url, timeout=timeout) as http:
+    async with httpx.AsyncClient(base_url=fake.base_url, timeout=http_timeout) as http:
         response = await http.post(f"/bot{fake.token}/{method}", json=params)
     return response.status_code, response.json()
 
@@ -69,7 +69,7 @@ async def test_files_over_20_mb_cannot_be_fetched(fake_telegram: FakeTelegram) -
 
 async def test_send_document_uploads_multipart_and_keeps_the_bytes(fake_telegram: FakeTelegram) -> None:
     fake_telegram.ensure_chat(CHAT)
-    data = "the whole answer\n".encode() * 1000
+    data = b"the whole answer\n" * 1000
     async with httpx.AsyncClient(base_url=fake_telegram.base_url) as http:
         response = await http.post(
             f"/bot{fake_telegram.token}/sendDocument",
@@ -142,7 +142,7 @@ async def test_hang_past_the_client_timeout(
     fake_telegram.schedule_fault("sendMessage", Hang(seconds=60, applied=applied))
     start = trio.current_time()
     with pytest.raises(httpx.ReadTimeout):
-        await call(fake_telegram, "sendMessage", timeout=5, chat_id=CHAT, text="slow")
+        await call(fake_telegram, "sendMessage", http_timeout=5, chat_id=CHAT, text="slow")
     assert trio.current_time() - start == pytest.approx(5, abs=0.5)
     await trio.sleep(60)
     assert [m.text for m in fake_telegram.bot_messages(CHAT)] == (["slow"] if applied else [])

@@ -62,7 +62,7 @@ async def test_flooding_a_chat_gets_429_with_retry_after_then_clears(
     fake_telegram.ensure_chat(CHAT)
     statuses = [(await send(fake_telegram, f"m{i}"))[0] for i in range(4)]
     assert statuses == [200, 200, 200, 429]
-    status, body = await send(fake_telegram, "again")
+    _, body = await send(fake_telegram, "again")
     assert body == {
         "ok": False,
         "error_code": 429,
