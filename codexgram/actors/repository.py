@@ -218,14 +218,22 @@ async def open_repository(
     actor, which serves what is queued and closes the file.
     Error handling: open/migrate errors raise on entry.
     """
-    async with trio.open_nursery() as nursery:
-        mailbox: trio.MemorySendChannel[RepositoryRequest] = await nursery.start(
-            functools.partial(repository_actor, db_path, mailbox_size=mailbox_size)
-        )
-        try:
-            yield Repository(mailbox)
-        finally:
-            nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            mailbox: trio.MemorySendChannel[RepositoryRequest] = await nursery.start(
+                functools.partial(repository_actor, db_path, mailbox_size=mailbox_size)
+            )
+            try:
+                yield Repository(mailbox)
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The nursery wraps whatever escapes (a start failure, or the body's own error) in a group. With a
+        # single error inside, raise that one, so callers can catch DatabaseTooNew etc. as they are.
+        if len(group.exceptions) == 1:
+            inner = group.exceptions[0]
+            raise inner from inner.__cause__  # keeps its own cause; hides only the group wrapper
+        raise
 
 
 __all__ = ["Repository", "open_repository", "repository_actor"]
