@@ -1,0 +1,435 @@
+"""The CodexLink actor: one connection to ``codex app-server``, kept alive, shared by every thread.
+
+What it guarantees (see also ``docs/codex-link.md``):
+
+- **Calls**: :meth:`CodexLink.call` sends a JSON-RPC request and waits for its answer, at most ``timeout``
+  seconds (default ``LinkSettings.call_timeout``). A JSON-RPC error raises ``CodexRefused``
+  (``CodexOverloaded`` for -32001). A call made while disconnected, a call whose connection drops, and a call
+  that times out raise ``CodexUnavailable`` at once: calls are never queued silently for a later connection.
+- **Routing**: notifications and server requests go to the mailbox of the thread that subscribed to their
+  ``threadId``. Notifications nobody subscribed to are dropped (debug log); server requests nobody handles
+  (unknown thread, or a method we do not support) are declined at once, in the request's own terms where the
+  protocol has a "no" (``{"decision": "decline"}``) and with a JSON-RPC error otherwise.
+- **Backpressure**: the socket reader never awaits a thread's mailbox (the decision is documented in
+  :mod:`codexgram.actors.codex_routing`: deltas may be dropped for a slow thread, structural events queue in
+  a small per-thread overflow, and beyond it the thread is told ``CodexEventsLost`` so it re-reads).
+  trio-websocket's message queue is drained as fast as frames arrive, so its pings are answered.
+- **Reconnect**: when the connection drops, every pending call fails at once with ``CodexUnavailable``, each
+  subscribed thread gets ``CodexDisconnected``, and the link reconnects with capped exponential backoff and
+  jitter, redoes the handshake, re-resumes every subscribed thread (``thread/resume``, ``excludeTurns:
+  true``) so a turn that kept running on the server streams on, and tells each thread
+  ``CodexReconnected(resumed)``.
+
+Resource handling: :func:`codex_link_actor` owns its nursery, the WebSocket and the per-thread forwarding
+tasks; cancelling it closes the connection (shielded, with its own deadline) and fails every pending call.
+Mailboxes given to :meth:`CodexLink.subscribe` stay owned by their threads; the link never closes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import outcome
+import trio
+from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection
+
+from codexgram.actors.codex_connection import (
+    Connection,
+    FrameRecorder,
+    LinkSettings,
+    describe_close,
+    first_error,
+)
+from codexgram.actors.codex_routing import (
+    HANDLED_SERVER_REQUESTS,
+    Delivery,
+    ThreadRoute,
+    backoff_delay,
+    decline_for,
+    urgency_of_notification,
+)
+from codexgram.codex.converter import decode_notification, decode_result, decode_server_request, encode_params
+from codexgram.codex.notifications import UnknownNotification
+from codexgram.codex.routing import thread_id_of
+from codexgram.codex.server_requests import UnknownServerRequest
+from codexgram.codex.transport import StreamConnector, open_websocket
+from codexgram.errors import CodexOverloaded, CodexRefused, CodexUnavailable, RemoteProtocolError
+from codexgram.messages import (
+    CodexDisconnected,
+    CodexEvent,
+    CodexReconnected,
+    CodexServerRequestEvent,
+    ThreadEvent,
+)
+from codexgram.rpc.peer import (
+    ErrorResponse,
+    Notification,
+    ProtocolViolation,
+    RequestId,
+    Response,
+    ServerRequest,
+)
+
+__all__ = ["CodexLink", "FrameRecorder", "LinkSettings", "codex_link_actor"]
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+OVERLOADED_CODE = -32001
+
+
+class CodexLink:
+    """The handle other actors hold: calls, responses to server requests, subscriptions. Safe from any task.
+
+    Created and driven by :func:`codex_link_actor`; do not construct it yourself.
+    """
+
+    def __init__(self, nursery: trio.Nursery, settings: LinkSettings, recorder: FrameRecorder | None) -> None:
+        self._nursery = nursery
+        self.settings = settings
+        self._recorder = recorder
+        self._connection: Connection | None = None
+        self._connected_event = trio.Event()
+        self._routes: dict[str, ThreadRoute] = {}
+        self.server_version: str | None = None
+        self.last_disconnect_reason = "not connected yet"
+        self.connections_made = 0
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else f"disconnected ({self.last_disconnect_reason})"
+        return f"<CodexLink {state} server={self.server_version} threads={len(self._routes)}>"
+
+    # --- public API ----------------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.closed.is_set()
+
+    async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109  (a contract API: bounded wait)
+        """Wait until the link is connected (handshake done); ``CodexUnavailable`` after ``timeout`` s."""
+        with trio.move_on_after(timeout):
+            while not self.connected:
+                await self._connected_event.wait()
+            return
+        raise CodexUnavailable(
+            f"Codex unavailable: not connected within {timeout:g} s ({self.last_disconnect_reason})"
+        )
+
+    async def call(
+        self,
+        method: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109  (applied with trio inside, per call)
+    ) -> Any:
+        """Call ``method`` and return its raw ``result``.
+
+        Error handling: ``CodexRefused`` (``CodexOverloaded``) for a JSON-RPC error answer;
+        ``CodexUnavailable`` when not connected, when the connection drops before the answer, or after
+        ``timeout`` seconds.
+        """
+        connection = self._connection
+        if connection is None or connection.closed.is_set():
+            raise CodexUnavailable(f"Codex unavailable: not connected ({self.last_disconnect_reason})")
+        return await connection.call(
+            method, params, self.settings.call_timeout if timeout is None else timeout
+        )
+
+    async def call_typed(
+        self,
+        params: Any,
+        result_type: type[R],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109  (applied with trio inside, per call)
+    ) -> R:
+        """Call with a typed params object (``type(params).METHOD`` names the method); decode the result.
+
+        Error handling: as :meth:`call`, plus ``RemoteProtocolError`` when the result does not fit.
+        """
+        method: str = type(params).METHOD
+        raw = await self.call(method, encode_params(params), timeout=timeout)
+        return decode_result(result_type, raw)
+
+    async def respond(self, request_id: RequestId, result: Any) -> None:
+        """Answer a server request that was routed to a thread (``CodexServerRequestEvent``).
+
+        Error handling: ``CodexUnavailable`` if the connection that asked is gone (its requests died with it)
+        or the request was already answered.
+        """
+        connection = self._connection
+        if connection is None or connection.closed.is_set():
+            raise CodexUnavailable(f"Codex unavailable: cannot answer request {request_id}: not connected")
+        method = connection.server_requests.pop(request_id, None)
+        if method is None:
+            raise CodexUnavailable(
+                f"Codex unavailable: server request {request_id} is not pending on this connection"
+            )
+        await connection.send_text(
+            connection.peer.send_result(request_id, result), what=f"answer to {method}"
+        )
+
+    def subscribe(self, thread_id: str, mailbox: trio.MemorySendChannel[ThreadEvent]) -> None:
+        """Route events of ``thread_id`` to ``mailbox`` (replacing an earlier subscription of that thread).
+
+        After a reconnect the link re-resumes every subscribed thread. The mailbox stays the caller's.
+        """
+        self.unsubscribe(thread_id)
+        route = ThreadRoute(
+            thread_id, mailbox, overflow_limit=self.settings.overflow_limit, on_gone=self._route_gone
+        )
+        self._routes[thread_id] = route
+        self._nursery.start_soon(route.forward, name=f"codex-link forward {thread_id}")
+
+    def unsubscribe(self, thread_id: str) -> None:
+        """Stop routing ``thread_id``; its later notifications are dropped, its server requests declined."""
+        route = self._routes.pop(thread_id, None)
+        if route is not None:
+            route.close()
+
+    def subscribed(self) -> list[str]:
+        return list(self._routes)
+
+    # --- routing (runs in the reader task; never awaits) --------------------------------------------------
+
+    def _route_gone(self, route: ThreadRoute, undelivered: list[ThreadEvent]) -> None:
+        log.info("thread %s stopped reading; unsubscribing it", route.thread_id)
+        if self._routes.get(route.thread_id) is route:
+            del self._routes[route.thread_id]
+        for event in undelivered:
+            if isinstance(event, CodexServerRequestEvent):
+                self._decline_pending(event.request_id)
+
+    def _decline_pending(self, request_id: RequestId) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        method = connection.server_requests.pop(request_id, None)
+        if method is not None:
+            self._decline(connection, request_id, method, why="its thread stopped")
+
+    def _decline(self, connection: Connection, request_id: RequestId, method: str, *, why: str) -> None:
+        result, message = decline_for(method)
+        if result is not None:
+            text = connection.peer.send_result(request_id, result)
+        else:
+            text = connection.peer.send_error(request_id, -32601, message)
+        log.info("declining server request %s %s: %s (%s)", request_id, method, message, why)
+        try:
+            connection.outgoing_send.send_nowait(text)
+        except trio.WouldBlock:
+            log.error("outgoing queue full: could not decline server request %s %s", request_id, method)  # noqa: TRY400
+        except trio.ClosedResourceError:
+            pass  # the connection is closing; the request dies with it
+
+    def _handle_text(self, connection: Connection, text: str) -> None:
+        connection.record("recv", text)
+        for event in connection.peer.receive_text(text):
+            if isinstance(event, Notification):
+                self._route_notification(event)
+            elif isinstance(event, ServerRequest):
+                self._route_server_request(connection, event)
+            elif isinstance(event, Response):
+                self._settle(connection, event.id, outcome.Value(event.result))
+            elif isinstance(event, ErrorResponse):
+                error_type = CodexOverloaded if event.code == OVERLOADED_CODE else CodexRefused
+                error = error_type(event.method, event.code, event.message, event.data)
+                self._settle(connection, event.id, outcome.Error(error))
+            elif isinstance(event, ProtocolViolation):
+                log.warning("codex protocol violation: %s: %.200s", event.reason, event.text)
+
+    @staticmethod
+    def _settle(connection: Connection, request_id: RequestId, result: outcome.Outcome[Any]) -> None:
+        pending = connection.calls.pop(request_id, None) if isinstance(request_id, int) else None
+        if pending is not None:
+            pending.settle(result)
+
+    def _route_notification(self, event: Notification) -> None:
+        thread_id = thread_id_of(event)
+        route = self._routes.get(thread_id) if thread_id is not None else None
+        if route is None:
+            log.debug("dropping %s for unsubscribed thread %s", event.method, thread_id)
+            return
+        notification: Any
+        try:
+            notification = decode_notification(event.method, event.params)
+        except RemoteProtocolError as exc:
+            # Still deliver it: a malformed turn/completed must not leave the thread waiting forever.
+            log.warning("%s; delivering it undecoded", exc)
+            notification = UnknownNotification(method=event.method, params=event.params)
+        delivery = route.offer(
+            CodexEvent(thread_id=route.thread_id, notification=notification),
+            urgency_of_notification(event.method),
+        )
+        if delivery is Delivery.GONE:
+            self._route_gone(route, [])
+
+    def _route_server_request(self, connection: Connection, event: ServerRequest) -> None:
+        thread_id = thread_id_of(event)
+        route = self._routes.get(thread_id) if thread_id is not None else None
+        if event.method not in HANDLED_SERVER_REQUESTS:
+            self._decline(connection, event.id, event.method, why="not supported")
+            return
+        if route is None:
+            self._decline(connection, event.id, event.method, why=f"no subscriber for thread {thread_id}")
+            return
+        request: Any
+        try:
+            request = decode_server_request(event.method, event.params)
+        except RemoteProtocolError as exc:
+            log.warning("%s; delivering it undecoded", exc)
+            request = UnknownServerRequest(method=event.method, params=event.params)
+        connection.server_requests[event.id] = event.method
+        delivery = route.offer(
+            CodexServerRequestEvent(thread_id=route.thread_id, request_id=event.id, request=request)
+        )
+        if delivery is Delivery.GONE:
+            self._route_gone(route, [])
+            self._decline_pending(event.id)
+
+    def _broadcast(self, event: ThreadEvent) -> None:
+        for route in list(self._routes.values()):
+            if route.offer(event) is Delivery.GONE:
+                self._route_gone(route, [])
+
+    # --- the connection loop ------------------------------------------------------------------------------
+
+    async def _run(self, connector: StreamConnector) -> None:
+        """Connect, serve, and reconnect with backoff, until cancelled."""
+        attempt = 0
+        while True:
+            started = trio.current_time()
+            was_up = await self._serve_one_connection(connector)
+            if was_up and trio.current_time() - started >= self.settings.stable_after:
+                attempt = 0
+            delay = backoff_delay(
+                attempt,
+                initial=self.settings.backoff_initial,
+                maximum=self.settings.backoff_max,
+                rng=self.settings.rng,
+            )
+            attempt += 1
+            log.info("codex link: reconnecting in %.2f s (%s)", delay, self.last_disconnect_reason)
+            await trio.sleep(delay)
+
+    async def _serve_one_connection(self, connector: StreamConnector) -> bool:
+        """One connection from connect to close; returns whether the handshake completed. Raises only
+        ``trio.Cancelled`` (every failure of this attempt is logged and ends it)."""
+        connection: Connection | None = None
+        was_up = False
+        try:
+            async with trio.open_nursery() as nursery:
+                stream: trio.abc.Stream | None = None
+                ws: WebSocketConnection | None = None
+                try:
+                    with trio.fail_after(self.settings.connect_timeout):
+                        stream = await connector()
+                        ws = await open_websocket(nursery, stream)
+                    connection = Connection(ws, self._recorder)
+                    nursery.start_soon(self._read_frames, connection, name="codex-link reader")
+                    nursery.start_soon(connection.write_frames, name="codex-link writer")
+                    self.server_version = await connection.handshake(self.settings)
+                    was_up = True
+                    self._connection = connection
+                    self.connections_made += 1
+                    self._connected_event.set()
+                    await self._resume_subscribed(connection)
+                    await connection.closed.wait()
+                finally:
+                    if connection is not None:
+                        connection.mark_closed("the link closed the connection")
+                    with trio.CancelScope(shield=True), trio.move_on_after(self.settings.close_timeout):
+                        if ws is not None:
+                            await ws.aclose()
+                        if stream is not None:
+                            await stream.aclose()
+                    nursery.cancel_scope.cancel()
+        except* (OSError, HandshakeError, trio.TooSlowError) as group:
+            self.last_disconnect_reason = f"cannot connect: {first_error(group)}"
+            log.warning("codex link: %s", self.last_disconnect_reason)
+        except* (CodexUnavailable, CodexRefused, RemoteProtocolError) as group:
+            self.last_disconnect_reason = f"handshake failed: {first_error(group)}"
+            log.warning("codex link: %s", self.last_disconnect_reason)
+        except* Exception as group:
+            self.last_disconnect_reason = f"link error: {first_error(group)}"
+            log.exception("codex link: connection failed unexpectedly")
+        finally:
+            if connection is not None and was_up:
+                self.last_disconnect_reason = connection.close_reason
+                self._on_disconnected(connection)
+        return was_up
+
+    def _on_disconnected(self, connection: Connection) -> None:
+        if self._connection is connection:
+            self._connection = None
+            self._connected_event = trio.Event()
+        reason = f"Codex unavailable: {self.last_disconnect_reason}"
+        log.warning("codex link: disconnected (%s)", self.last_disconnect_reason)
+        for route in list(self._routes.values()):
+            if not route.disconnected:
+                self._offer(route, CodexDisconnected(reason=reason))
+
+    def _offer(self, route: ThreadRoute, event: ThreadEvent) -> None:
+        if route.offer(event) is Delivery.GONE:
+            self._route_gone(route, [])
+
+    async def _resume_subscribed(self, connection: Connection) -> None:
+        """Re-attach every subscribed thread, so a turn that ran on while we were away streams on."""
+        for thread_id, route in list(self._routes.items()):
+            try:
+                await connection.call(
+                    "thread/resume",
+                    {"threadId": thread_id, "excludeTurns": True},
+                    self.settings.resume_timeout,
+                )
+            except CodexRefused as exc:
+                log.warning("codex link: cannot resume thread %s: %s", thread_id, exc)
+                resumed = False
+            except CodexUnavailable:
+                if connection.closed.is_set():
+                    return  # the next disconnect is announced instead
+                log.warning("codex link: resuming thread %s timed out", thread_id)
+                resumed = False
+            else:
+                resumed = True
+            if self._routes.get(thread_id) is route:
+                self._offer(route, CodexReconnected(resumed=resumed))
+
+    async def _read_frames(self, connection: Connection) -> None:
+        """The only reader of the WebSocket; never awaits anything but the next frame."""
+        try:
+            while True:
+                message = await connection.ws.get_message()
+                if isinstance(message, bytes):
+                    log.warning("codex protocol violation: a binary frame of %d bytes", len(message))
+                    continue
+                self._handle_text(connection, message)
+        except ConnectionClosed as exc:
+            connection.mark_closed(describe_close(exc))
+
+
+async def codex_link_actor(
+    connector: StreamConnector,
+    *,
+    settings: LinkSettings | None = None,
+    recorder: FrameRecorder | None = None,
+    task_status: trio.TaskStatus[CodexLink] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the link until cancelled; reports its :class:`CodexLink` handle at once (not yet connected: use
+    ``await link.wait_connected(timeout)``).
+
+    Resource handling: owns the connection, the reader/writer tasks and one forwarding task per subscribed
+    thread, all in its own nursery. On cancellation the WebSocket is closed (shielded, ``close_timeout``) and
+    every pending call fails with ``CodexUnavailable``. Error handling: connection failures never escape; they
+    are logged and retried with backoff.
+    """
+    async with trio.open_nursery() as nursery:
+        link = CodexLink(nursery, settings or LinkSettings(), recorder)
+        task_status.started(link)
+        try:
+            await link._run(connector)
+        finally:
+            for thread_id in link.subscribed():
+                link.unsubscribe(thread_id)
