@@ -204,13 +204,19 @@ class AppServer:
             )
 
     async def kill(self) -> None:
-        """Kill the process at once (SIGKILL: a crash, its socket files stay behind) and reap it."""
+        """Kill the process group now (SIGKILL: a crash; the socket stays behind, refusing connections)."""
         process = self._process
         if process is None or process.returncode is not None:
             return
         _signal_group(process, signal.SIGKILL)
         with trio.CancelScope(shield=True), trio.move_on_after(STOP_TIMEOUT):
             await process.wait()
+            # The leader may be npm's node wrapper: the native server (a grandchild we cannot wait for) can
+            # still hold its listening socket for a moment. Return only once nothing accepts connections.
+            for _ in range(int(STOP_TIMEOUT / SOCKET_POLL_INTERVAL)):
+                if not await self._socket_ready():
+                    break
+                await trio.sleep(SOCKET_POLL_INTERVAL)
 
     async def stop(self, *, grace: float = STOP_TIMEOUT) -> None:
         """Stop the process politely (SIGTERM), SIGKILL it after ``grace`` s; removes the socket."""
