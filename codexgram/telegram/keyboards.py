@@ -1,0 +1,145 @@
+"""Inline keyboards and the callback data codec (pure).
+
+Callback data format (at most 64 UTF-8 bytes, Telegram's limit; ours are 20 at most):
+
+- ``a:<token>:<decision>`` - an approval button. ``<token>`` is :func:`new_callback_token`: 16 characters of
+  ``secrets.token_urlsafe`` (96 random bits), made once per approval request and stored with it, so a button
+  cannot be guessed or replayed for another request. ``<decision>``: ``y`` approve, ``s`` approve for the
+  session, ``n`` deny, ``d`` show details.
+- ``c:<token>`` - the cancel button of a running turn (its own token, made per turn).
+
+:func:`decode` checks the shape strictly and, given the tokens that are still pending, also that the token is
+known. Anything else decodes to :class:`InvalidCallback` with a reason fit to show in answerCallbackQuery;
+never an exception, because callback data comes from the network.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import secrets
+from collections.abc import Container
+
+from attrs import frozen
+
+from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+__all__ = [
+    "ApprovalAction",
+    "ApprovalDecision",
+    "CallbackAction",
+    "CancelAction",
+    "InvalidCallback",
+    "approval_keyboard",
+    "cancel_keyboard",
+    "decode",
+    "encode",
+    "new_callback_token",
+]
+
+#: Telegram's limit for callback_data, in UTF-8 bytes.
+MAX_CALLBACK_BYTES = 64
+_TOKEN_LENGTH = 16
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
+
+
+class ApprovalDecision(enum.Enum):
+    """What an approval button asks for; the value is its code in callback data."""
+
+    APPROVE = "y"
+    APPROVE_FOR_SESSION = "s"
+    DENY = "n"
+    DETAILS = "d"
+
+
+@frozen(kw_only=True)
+class ApprovalAction:
+    """A press on an approval button of the request identified by ``token``."""
+
+    token: str
+    decision: ApprovalDecision
+
+
+@frozen(kw_only=True)
+class CancelAction:
+    """A press on the cancel button of the turn identified by ``token``."""
+
+    token: str
+
+
+CallbackAction = ApprovalAction | CancelAction
+
+
+@frozen(kw_only=True)
+class InvalidCallback:
+    """Callback data we refuse; ``reason`` is short and fit to show the user (answerCallbackQuery text)."""
+
+    reason: str
+
+
+def new_callback_token() -> str:
+    """A fresh unguessable token (16 URL-safe characters, 96 random bits) for one approval or one turn."""
+    token = secrets.token_urlsafe(12)
+    assert len(token) == _TOKEN_LENGTH
+    return token
+
+
+def encode(action: CallbackAction) -> str:
+    """Callback data for ``action``. Raises ``ValueError`` for a malformed token (a bug on our side)."""
+    if not _TOKEN.match(action.token):
+        raise ValueError("callback token must be 16 URL-safe characters (use new_callback_token)")
+    if isinstance(action, ApprovalAction):
+        data = f"a:{action.token}:{action.decision.value}"
+    else:
+        data = f"c:{action.token}"
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES
+    return data
+
+
+_UNKNOWN_BUTTON = InvalidCallback(reason="This button is not recognised.")
+_NO_LONGER_PENDING = InvalidCallback(reason="This request is no longer pending.")
+
+
+def decode(
+    data: str | None, *, known_tokens: Container[str] | None = None
+) -> CallbackAction | InvalidCallback:
+    """Parse callback data from a button press. With ``known_tokens`` (the pending approvals' or running
+    turns' tokens), a well-formed press for a token not among them is refused as no longer pending."""
+    if not data or len(data.encode("utf-8", "surrogatepass")) > MAX_CALLBACK_BYTES:
+        return _UNKNOWN_BUTTON
+    parts = data.split(":")
+    action: CallbackAction
+    if parts[0] == "a" and len(parts) == 3 and _TOKEN.match(parts[1]):
+        try:
+            decision = ApprovalDecision(parts[2])
+        except ValueError:
+            return _UNKNOWN_BUTTON
+        action = ApprovalAction(token=parts[1], decision=decision)
+    elif parts[0] == "c" and len(parts) == 2 and _TOKEN.match(parts[1]):
+        action = CancelAction(token=parts[1])
+    else:
+        return _UNKNOWN_BUTTON
+    if known_tokens is not None and action.token not in known_tokens:
+        return _NO_LONGER_PENDING
+    return action
+
+
+def approval_keyboard(token: str, *, allow_session: bool = True) -> InlineKeyboardMarkup:
+    """Approve / Approve for session (optional) on the first row, Deny / Details on the second."""
+
+    def button(text: str, decision: ApprovalDecision) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=encode(ApprovalAction(token=token, decision=decision))
+        )
+
+    first = [button("✅ Approve", ApprovalDecision.APPROVE)]
+    if allow_session:
+        first.append(button("✅ For this session", ApprovalDecision.APPROVE_FOR_SESSION))
+    second = [button("❌ Deny", ApprovalDecision.DENY), button("🔎 Details", ApprovalDecision.DETAILS)]
+    return InlineKeyboardMarkup(inline_keyboard=(tuple(first), tuple(second)))
+
+
+def cancel_keyboard(token: str) -> InlineKeyboardMarkup:
+    """One "Cancel" button for a running turn."""
+    button = InlineKeyboardButton(text="⏹ Cancel", callback_data=encode(CancelAction(token=token)))
+    return InlineKeyboardMarkup(inline_keyboard=((button,),))
