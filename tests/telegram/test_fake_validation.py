@@ -206,3 +206,21 @@ async def test_malformed_json_body_is_caught(fake: FakeTelegram) -> None:
         )
     assert response.status_code == 400
     assert len(fake.validation_errors) == 1
+
+
+async def test_the_limit_counts_utf16_code_units(fake: FakeTelegram) -> None:
+    status, body = await post_json(fake, "sendMessage", {"chat_id": CHAT, "text": "🏟" * 2049})  # 4098 units
+    assert (status, body["description"]) == (400, "Bad Request: message is too long")
+    fake.validation_errors.clear()  # seen
+    status, _ = await post_json(fake, "sendMessage", {"chat_id": CHAT, "text": "🏟" * 2048})
+    assert status == 200
+
+
+async def test_text_is_trimmed_after_parsing_and_entities_follow(fake: FakeTelegram) -> None:
+    status, body = await post_json(
+        fake, "sendMessage", {"chat_id": CHAT, "text": "\n <b> bold</b> tail \n", "parse_mode": "HTML"}
+    )
+    assert status == 200
+    assert body["result"]["text"] == "bold tail"
+    assert body["result"]["entities"] == [{"type": "bold", "offset": 0, "length": 4}]
+    assert fake.validation_errors == []

@@ -18,8 +18,10 @@ from typing import Any
 
 import attrs
 
+from codexgram.telegram import converter
+from codexgram.telegram.html_entities import HtmlParseError, parse_html, telegram_trim, utf16_len
+
 from .flood import FloodControl
-from .html_parse import HtmlParseError, parse_html, utf16_len
 from .spec import UploadedFile
 from .state import FakeMessage, TelegramState
 
@@ -130,9 +132,10 @@ class BotMethods:
         parse_mode = str(params.get("parse_mode") or "")
         if parse_mode.lower() == "html":
             try:
-                plain, entities = parse_html(text)
+                plain, parsed = parse_html(text)
             except HtmlParseError as error:
                 raise bad_request(f"can't parse entities: {error.message}", violation=True) from None
+            entities = [converter.unstructure(entity) for entity in parsed]
         elif parse_mode:
             raise bad_request(
                 f"unsupported parse_mode {parse_mode!r} (the fake implements HTML only)", violation=True
@@ -142,9 +145,10 @@ class BotMethods:
             for entity in entities:
                 if entity["offset"] < 0 or entity["offset"] + entity["length"] > utf16_len(plain):
                     raise bad_request(f"entity {entity} is outside the text", violation=True)
-        if minimum and not plain.strip():
+        plain, entities = _trimmed(plain, entities)
+        if minimum and not plain:
             raise bad_request(f"{what} is empty", violation=True)
-        if len(plain) > limit:
+        if utf16_len(plain) > limit:
             raise bad_request(f"{what.replace(' text', '')} is too long", violation=True)
         return plain, tuple(entities)
 
@@ -338,3 +342,18 @@ def _inline_markup(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
     if isinstance(markup, dict) and "inline_keyboard" in markup:
         return markup if markup["inline_keyboard"] else None
     return None
+
+
+def _trimmed(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram strips leading and trailing whitespace after parsing; entities shift and shrink with it."""
+    trimmed = telegram_trim(text)
+    if trimmed == text:
+        return text, entities
+    start = utf16_len(text[: text.index(trimmed)]) if trimmed else 0
+    end = start + utf16_len(trimmed)
+    kept = []
+    for entity in entities:
+        left, right = max(entity["offset"], start), min(entity["offset"] + entity["length"], end)
+        if right > left:
+            kept.append({**entity, "offset": left - start, "length": right - left})
+    return trimmed, kept

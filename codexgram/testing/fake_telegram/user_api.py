@@ -12,7 +12,8 @@ import re
 import secrets
 from typing import Any
 
-from .html_parse import utf16_len
+from codexgram.telegram.html_entities import utf16_len
+
 from .state import CallbackQueryRecord, FakeMessage, TelegramState, user_json
 
 CHAT_TYPES = frozenset({"private", "group", "supergroup", "channel"})
