@@ -1,0 +1,179 @@
+"""Record transcripts from the real codex binary: the driver behind ``scripts/record-transcripts``.
+
+Each :class:`Scenario` gets a fresh mock model and a fresh ``codex app-server`` (so server request ids start
+at 0 and nothing leaks between transcripts), then drives one conversation through the real
+:class:`~codexgram.actors.codex_link.CodexLink` with a :class:`~codexgram.replay.transcript.JsonlRecorder`
+attached, so a transcript holds exactly the frames the link sent and received, with their timing.
+
+Resource handling: everything a scenario starts (mock model, app-server, link) lives in a nursery that is
+closed before the next scenario starts; the app-server is stopped with a deadline. Error handling: a scenario
+that does not reach ``turn/completed`` within ``SCENARIO_TIMEOUT`` raises ``trio.TooSlowError``; the partly
+written file is left for inspection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from codexgram.actors.codex_link import CodexLink, codex_link_actor
+from codexgram.codex.transport import unix_socket_connector
+from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
+from codexgram.replay.events import notification_method
+from codexgram.replay.transcript import JsonlRecorder
+from codexgram.testing.codex_server import find_codex_binary, open_codex_sandbox
+from codexgram.testing.mock_model import run_mock_model
+
+log = logging.getLogger(__name__)
+
+SCENARIO_TIMEOUT = 60.0
+DEFAULT_OUT = Path("tests/replay/transcripts")
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """One recorded conversation: a thread started with ``thread_params``, one turn with ``text``.
+
+    ``decision`` answers every approval (None: leave it unanswered); ``interrupt_after_deltas`` interrupts
+    the turn after that many agent message deltas (or, with ``interrupt_on_approval``, when the approval
+    request arrives).
+    """
+
+    name: str
+    text: str
+    description: str
+    thread_params: dict[str, Any] = attrs.field(factory=dict)
+    decision: str | None = None
+    interrupt_after_deltas: int | None = None
+    interrupt_on_approval: bool = False
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(name="plain-turn", text="Hello, Codex!", description="a plain streamed reply"),
+    Scenario(
+        name="command-approved",
+        text="Please run [[shell:echo approved-run]]",
+        decision="accept",
+        description="a command approval, accepted: the command runs",
+    ),
+    Scenario(
+        name="command-declined",
+        text="Please run [[shell:echo declined-run]]",
+        decision="decline",
+        description="a command approval, declined: the command does not run",
+    ),
+    Scenario(
+        name="file-change-approved",
+        text="Please add [[patch:notes.txt:hello from codex]]",
+        thread_params={"approvalPolicy": "untrusted"},
+        decision="accept",
+        description="a file-change approval (untrusted policy), accepted: fileChange item and turn diff",
+    ),
+    Scenario(
+        name="interrupt-slow-stream",
+        text="Tell me a long story [[slow:3]]",
+        interrupt_after_deltas=3,
+        description="turn/interrupt during a slow stream: turn/completed with status interrupted",
+    ),
+    Scenario(
+        name="interrupt-pending-approval",
+        text="Please run [[shell:echo never-run]]",
+        interrupt_on_approval=True,
+        description="turn/interrupt while a command approval is pending",
+    ),
+    Scenario(
+        name="upstream-failure",
+        text="This will fail [[fail]]",
+        description="the model answers HTTP 500: an error notification and a failed turn",
+    ),
+)
+
+
+async def drive_scenario(link: CodexLink, scenario: Scenario, workspace: Path) -> None:
+    """Run the scenario's conversation over ``link`` until its ``turn/completed``."""
+    started = await link.call("thread/start", {"cwd": str(workspace), **scenario.thread_params})
+    thread_id: str = started["thread"]["id"]
+    send, receive = trio.open_memory_channel[ThreadEvent](1024)
+    link.subscribe(thread_id, send)
+    user_input = [{"type": "text", "text": scenario.text, "text_elements": []}]
+    turn = await link.call("turn/start", {"threadId": thread_id, "input": user_input})
+    turn_id: str = turn["turn"]["id"]
+    interrupt = partial(link.call, "turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
+    deltas = 0
+    async with receive:
+        async for event in receive:
+            if isinstance(event, CodexServerRequestEvent):
+                if scenario.interrupt_on_approval:
+                    await interrupt()
+                elif scenario.decision is not None:
+                    await link.respond(event.request_id, {"decision": scenario.decision})
+            elif isinstance(event, CodexEvent):
+                method = notification_method(event.notification)
+                if method == "item/agentMessage/delta":
+                    deltas += 1
+                    if deltas == scenario.interrupt_after_deltas:
+                        await interrupt()
+                elif method == "turn/completed":
+                    break
+    link.unsubscribe(thread_id)
+
+
+async def record_scenario(scenario: Scenario, *, codex_bin: Path, out_dir: Path) -> Path:
+    """Record one scenario into ``out_dir/<name>.jsonl`` with a fresh mock model and app-server."""
+    path = out_dir / f"{scenario.name}.jsonl"
+    with trio.fail_after(SCENARIO_TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            model = await nursery.start(run_mock_model)
+            async with open_codex_sandbox(codex_bin, model_base_url=model.base_url) as server:
+                with JsonlRecorder(path) as recorder:
+                    await _with_link(
+                        partial(drive_scenario, scenario=scenario, workspace=server.workspace),
+                        connector_path=server.socket_path,
+                        recorder=recorder,
+                    )
+            nursery.cancel_scope.cancel()
+    return path
+
+
+async def _with_link(
+    body: Callable[[CodexLink], Awaitable[None]], *, connector_path: Path, recorder: JsonlRecorder
+) -> None:
+    # The link gets its own nursery, closed before the app-server stops, so no reconnect is recorded.
+    async with trio.open_nursery() as nursery:
+        link: CodexLink = await nursery.start(
+            partial(codex_link_actor, unix_socket_connector(connector_path), recorder=recorder)
+        )
+        await link.wait_connected(10)
+        await body(link)
+        nursery.cancel_scope.cancel()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``scripts/record-transcripts [--out DIR] [NAME ...]``: (re)record all or the named scenarios."""
+    parser = argparse.ArgumentParser(description="Record codex app-server transcripts for the replay tests.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"directory (default {DEFAULT_OUT})")
+    parser.add_argument("names", nargs="*", help="scenarios to record (default: all)")
+    args = parser.parse_args(argv)
+    known = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[n] for n in args.names] if args.names else list(SCENARIOS)
+    logging.basicConfig(level=logging.WARNING)
+    codex_bin = find_codex_binary()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    async def record_all() -> None:
+        for scenario in chosen:
+            path = await record_scenario(scenario, codex_bin=codex_bin, out_dir=args.out)
+            lines = len(path.read_text().splitlines())
+            print(f"{path}: {lines} frames ({scenario.description})", flush=True)
+
+    trio.run(record_all)
