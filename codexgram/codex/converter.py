@@ -36,7 +36,6 @@ from codexgram.codex.items import (
 )
 from codexgram.codex.notifications import (
     NOTIFICATION_TYPES,
-    AgentMessageDelta,
     CodexNotification,
     UnknownNotification,
 )
@@ -155,20 +154,6 @@ def decode_notification(method: str, params: Mapping[str, Any]) -> CodexNotifica
 
     Raises :class:`RemoteProtocolError` when a known method's params do not fit its class.
     """
-    if method == AgentMessageDelta.METHOD:
-        # The hot path (a reply streams as hundreds of deltas): four strings, checked by hand.
-        try:
-            delta = AgentMessageDelta(
-                thread_id=params["threadId"],
-                turn_id=params["turnId"],
-                item_id=params["itemId"],
-                delta=params["delta"],
-            )
-        except (KeyError, TypeError):
-            pass  # fall through to the converter for a readable error
-        else:
-            if all(isinstance(v, str) for v in (delta.thread_id, delta.turn_id, delta.item_id, delta.delta)):
-                return delta
     cls = NOTIFICATION_TYPES.get(method)
     if cls is None:
         return UnknownNotification(method=method, params=params)
