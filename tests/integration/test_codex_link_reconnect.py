@@ -1,0 +1,124 @@
+"""The CodexLink survives losing the real app-server (killed, restarted) and losing its own connection
+mid-turn: pending calls fail at once, threads are told, the link reconnects and re-resumes them."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import trio
+
+from codexgram.actors.codex_link import LinkSettings
+from codexgram.codex.notifications import AgentMessageDelta
+from codexgram.codex.transport import unix_socket_connector
+from codexgram.errors import CodexUnavailable
+from codexgram.messages import CodexDisconnected, CodexEvent, CodexReconnected, ThreadEvent
+from codexgram.testing.codex_link_probe import ThreadProbe, open_link
+from codexgram.testing.codex_server import AppServer
+from codexgram.testing.mock_model import SLOW_DELTAS
+
+pytestmark = pytest.mark.integration
+
+FAST_RECONNECT = LinkSettings(backoff_initial=0.05, backoff_max=0.5, call_timeout=30.0)
+
+
+class SeverableConnector:
+    """Connects to the unix socket and can cut the link's current connection, like a dropped network."""
+
+    def __init__(self, path: Path) -> None:
+        self._connect = unix_socket_connector(path)
+        self.streams: list[trio.abc.Stream] = []
+
+    async def __call__(self) -> trio.abc.Stream:
+        stream = await self._connect()
+        self.streams.append(stream)
+        return stream
+
+    async def sever(self) -> None:
+        await self.streams[-1].aclose()
+
+
+def is_delta(event: ThreadEvent) -> bool:
+    return isinstance(event, CodexEvent) and isinstance(event.notification, AgentMessageDelta)
+
+
+async def test_server_killed_and_restarted(app_server: AppServer) -> None:
+    async with open_link(unix_socket_connector(app_server.socket_path), settings=FAST_RECONNECT) as link:
+        thread = await ThreadProbe.start(link, cwd=str(app_server.workspace))
+        await thread.start_turn("before the crash")
+        first = await thread.until_turn_completed()
+        assert first.final_text == "You said: before the crash"
+
+        # Freeze the server so a call is surely in flight, then kill it: the call must fail at once, not
+        # after its 30 s timeout.
+        pid = app_server.pid
+        assert pid is not None
+        os.killpg(pid, signal.SIGSTOP)
+        failures: list[tuple[float, CodexUnavailable]] = []
+
+        async def pending_call() -> None:
+            try:
+                await link.call("thread/read", {"threadId": thread.thread_id})
+            except CodexUnavailable as exc:
+                failures.append((trio.current_time(), exc))
+
+        async with trio.open_nursery() as calls:
+            calls.start_soon(pending_call)
+            await trio.sleep(0.3)
+            assert not failures  # still waiting on the frozen server
+            killed_at = trio.current_time()
+            await app_server.kill()
+        assert len(failures) == 1
+        failed_at, error = failures[0]
+        assert failed_at - killed_at < 2.0
+        assert str(error).startswith("Codex unavailable")
+        assert "thread/read" in str(error)
+
+        await thread.until(lambda e: isinstance(e, CodexDisconnected), within=5)
+        assert "disconnected" in repr(link)
+        with pytest.raises(CodexUnavailable, match="not connected"):
+            await link.call("model/list", {})
+
+        await app_server.start()
+        record = await thread.until(lambda e: isinstance(e, CodexReconnected), within=15)
+        assert record.events[-1] == CodexReconnected(resumed=True)
+        assert link.connected
+        assert link.connections_made == 2
+
+        await thread.start_turn("after the restart")
+        after = await thread.until_turn_completed()
+        assert after.final_text == "You said: after the restart"
+        completed = after.completed
+        assert completed is not None
+        assert completed.turn.status == "completed"
+
+
+async def test_client_cut_off_mid_turn_gets_the_rest_after_reconnecting(app_server: AppServer) -> None:
+    connector = SeverableConnector(app_server.socket_path)
+    async with open_link(connector, settings=FAST_RECONNECT) as link:
+        thread = await ThreadProbe.start(link, cwd=str(app_server.workspace))
+        turn_id = await thread.start_turn("stream slowly [[slow:4]]")
+        deltas_before = 0
+        while deltas_before < 3:
+            if is_delta(await thread.next_event()):
+                deltas_before += 1
+        await connector.sever()
+        record = await thread.until_turn_completed(within=30)
+
+    kinds = [type(e) for e in record.events]
+    assert CodexDisconnected in kinds
+    assert CodexReconnected in kinds
+    assert kinds.index(CodexDisconnected) < kinds.index(CodexReconnected)
+    reconnected_at = kinds.index(CodexReconnected)
+    assert record.events[reconnected_at] == CodexReconnected(resumed=True)
+    deltas_after = [e for e in record.events[reconnected_at:] if is_delta(e)]
+    assert deltas_after, "the rest of the turn must stream after the reconnect"
+    assert deltas_before + len(deltas_after) <= SLOW_DELTAS
+    completed = record.completed
+    assert completed is not None
+    assert completed.turn.id == turn_id
+    assert completed.turn.status == "completed"
+    assert record.final_text == " ".join(f"slow{i:02d}" for i in range(SLOW_DELTAS))
+    assert len(connector.streams) == 2
