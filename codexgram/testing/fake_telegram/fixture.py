@@ -4,7 +4,8 @@
 
 It yields a running :class:`FakeTelegram` (in the test's trio loop, so ``autojump_clock`` drives its clock)
 and, at teardown, asserts that no request the test made broke the Bot API reference
-(``validation_errors == []``). A test that sends bad requests on purpose opts out with
+(``validation_errors == []``), and that every result the fake returned matched the reference
+(``response_errors == []``). A test that sends bad requests on purpose opts out with
 ``@pytest.mark.fake_telegram_bad_requests``. Needs pytest and pytest-trio (dev dependencies).
 """
 
@@ -33,3 +34,4 @@ async def fake_telegram(nursery: trio.Nursery, request: pytest.FixtureRequest) -
     yield fake
     if request.node.get_closest_marker(BAD_REQUESTS_MARKER) is None:
         assert fake.validation_errors == [], "the bot made requests Telegram would refuse"
+    assert fake.response_errors == [], "the fake answered with objects the Bot API reference does not allow"

@@ -72,7 +72,9 @@ class _Poll:
 class FakeTelegram:
     """A fake Telegram for one bot. Build it inside a trio loop (its clock is ``trio.current_time``)."""
 
-    def __init__(self, *, token: str | None = None, flood: FloodControl | None = None) -> None:
+    def __init__(
+        self, *, token: str | None = None, flood: FloodControl | None = None, check_responses: bool = True
+    ) -> None:
         self.token = token or f"{secrets.randbelow(9 * 10**9) + 10**9}:FAKE{secrets.token_urlsafe(24)}"
         self.base_url = ""
         self.spec = shared_spec()
@@ -81,6 +83,9 @@ class FakeTelegram:
         self.methods = BotMethods(self.state, self.flood)
         self.faults = FaultSchedule()
         self.validation_errors: list[str] = []
+        # The fake's own mistakes: results that do not match the method's return type in the reference.
+        self.response_errors: list[str] = []
+        self.check_responses = check_responses
         self._calls: list[RecordedCall] = []
         self._changed = trio.Event()
         self._active_poll: _Poll | None = None
@@ -271,8 +276,18 @@ class FakeTelegram:
                 result = self.methods.call(method, params, trio.current_time())
         except ApiError as error:
             return self._refuse(method, params, error)
+        if self.check_responses:
+            self._check_result(method, result)
         self._record(method, params, 200, result=result)
         return Response(headers=_JSON, body=ok_body(result))
+
+    def _check_result(self, method: str, result: Any) -> None:
+        spec = self.spec.method(method)
+        assert spec is not None
+        outcomes = [self.spec.check_value(type_name, result, method) for type_name in spec.returns]
+        if all(outcomes):
+            best = min(outcomes, key=len)
+            self.response_errors += [f"{method} result: {v.detail}" for v in best]
 
     async def _fault(self, method: str, params: dict[str, Any], fault: Fault) -> Response:
         name = repr(fault)

@@ -27,6 +27,8 @@ import attrs
 SCALARS = frozenset({"Integer", "String", "Boolean", "Float"})
 _LENGTH_RE = re.compile(r"(\d+)-(\d+) (characters|bytes)", re.IGNORECASE)
 _RANGE_RE = re.compile(r"Values between (\d+)-(\d+)", re.IGNORECASE)
+# The discriminator of a union's member: 'Scope type, must be chat', 'Type of the origin, always "user"'.
+_CONSTANT_RE = re.compile(r', (?:always|must be) "?([a-z_]+)"?\.?$')
 _AFTER_PARSING_RE = re.compile(r"after entit(?:y|ies) parsing", re.IGNORECASE)
 
 
@@ -63,6 +65,7 @@ class FieldSpec:
     description: str
     limit: Limit | None
     after_parsing: bool
+    constant: str | None  # the only value allowed (a union member's tag)
 
 
 @attrs.frozen(kw_only=True)
@@ -86,6 +89,9 @@ def _field(raw: Mapping[str, Any]) -> FieldSpec:
         description=description,
         limit=limit,
         after_parsing=bool(_AFTER_PARSING_RE.search(description)),
+        constant=match[1]
+        if "String" in raw["types"] and (match := _CONSTANT_RE.search(description))
+        else None,
     )
 
 
@@ -201,6 +207,8 @@ class ApiSpec:
         }[type_name]
         if not ok:
             return [_bad_request(path, f"{path} must be {type_name}, got {_json_kind(value)}")]
+        if field is not None and field.constant is not None and value != field.constant:
+            return [_bad_request(path, f"{path} must be {field.constant!r}, got {value!r}")]
         limit = field.limit if field is not None else None
         if limit is None or (field is not None and field.after_parsing):
             return []
