@@ -19,7 +19,7 @@ from typing import Final
 import trio
 
 from codexgram.actors.repository import Repository, repository_actor
-from codexgram.actors.runtime import Supervisor
+from codexgram.actors.runtime import Supervisor, unwrapping_single_errors
 from codexgram.config import Settings
 from codexgram.errors import ActorError
 
@@ -58,7 +58,7 @@ async def run_bot(settings: Settings) -> None:
             essential_crash.append(name)
             stop.set()
 
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with unwrapping_single_errors(), trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             supervisor = Supervisor(nursery, on_crash=on_crash)
             mailbox = await supervisor.start(

@@ -27,7 +27,13 @@ from typing import TypeVar
 import apsw
 import trio
 
-from codexgram.actors.runtime import DEFAULT_MAILBOX_SIZE, Reply, ask, open_mailbox
+from codexgram.actors.runtime import (
+    DEFAULT_MAILBOX_SIZE,
+    Reply,
+    ask,
+    open_mailbox,
+    unwrapping_single_errors,
+)
 from codexgram.errors import CodexgramError, StoreError
 from codexgram.messages import RepositoryRequest, Transaction
 from codexgram.store import queries
@@ -218,7 +224,9 @@ async def open_repository(
     actor, which serves what is queued and closes the file.
     Error handling: open/migrate errors raise on entry.
     """
-    try:
+    # A start failure (or the body's own error) escapes the nursery wrapped in a group: unwrap it, so
+    # callers can catch DatabaseTooNew etc. as they are.
+    with unwrapping_single_errors():
         async with trio.open_nursery() as nursery:
             mailbox: trio.MemorySendChannel[RepositoryRequest] = await nursery.start(
                 functools.partial(repository_actor, db_path, mailbox_size=mailbox_size)
@@ -227,13 +235,6 @@ async def open_repository(
                 yield Repository(mailbox)
             finally:
                 nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        # The nursery wraps whatever escapes (a start failure, or the body's own error) in a group. With a
-        # single error inside, raise that one, so callers can catch DatabaseTooNew etc. as they are.
-        if len(group.exceptions) == 1:
-            inner = group.exceptions[0]
-            raise inner from inner.__cause__  # keeps its own cause; hides only the group wrapper
-        raise
 
 
 __all__ = ["Repository", "open_repository", "repository_actor"]

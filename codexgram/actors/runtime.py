@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -104,6 +105,25 @@ async def ask(
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise ActorGone(f"cannot send {what}: the actor has stopped") from None
         return await reply.wait()
+
+
+@contextmanager
+def unwrapping_single_errors() -> Iterator[None]:
+    """Re-raise an escaping exception group that holds exactly one error (at any depth) as that error.
+
+    A nursery wraps whatever escapes it in a group, even a single start failure; callers (the CLI, tests)
+    want to catch ``DatabaseTooNew`` as itself. The error keeps its own cause; only the wrapper is hidden.
+    Groups of several errors are left alone.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        inner: BaseException = group
+        while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+            inner = inner.exceptions[0]
+        if inner is group or isinstance(inner, BaseExceptionGroup):
+            raise
+        raise inner from inner.__cause__
 
 
 def tell_nowait(mailbox: trio.MemorySendChannel[M], message: M, *, what: str = "message") -> None:

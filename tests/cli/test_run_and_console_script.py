@@ -1,0 +1,134 @@
+"""`codexgram run` (without and with a token) and the real console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from codexgram.cli.main import app
+from codexgram.store.db import open_database
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CODEXGRAM_")}
+    env["CODEXGRAM_DATA_DIR"] = str(tmp_path / "data")
+    env["CODEXGRAM_DB"] = str(tmp_path / "data" / "bot.sqlite3")
+    env.update(extra)
+    return env
+
+
+def console_script() -> list[str]:
+    """The installed `codexgram` entry point of this environment (what `uv run codexgram` runs)."""
+    script = Path(sys.executable).parent / "codexgram"
+    assert script.exists(), "the console script is not installed; run `uv sync`"
+    return [str(script)]
+
+
+def test_run_without_a_token_says_what_to_do(cli_env: Path) -> None:
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "@BotFather" in result.stderr
+    assert "/newbot" in result.stderr
+    assert "CODEXGRAM_TELEGRAM_TOKEN" in result.stderr
+    assert "Traceback" not in result.output
+    assert not cli_env.exists()  # nothing was started
+
+
+def test_run_with_a_bad_token_names_the_key_without_echoing_it(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CODEXGRAM_TELEGRAM_TOKEN", TOKEN + "!")
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: CODEXGRAM_TELEGRAM_TOKEN: ")
+    assert TOKEN not in result.output
+
+
+def test_run_refuses_a_too_new_database_in_one_line(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = open_database(cli_env)
+    conn.pragma("user_version", 99)
+    conn.close()
+    monkeypatch.setenv("CODEXGRAM_TELEGRAM_TOKEN", TOKEN)
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1
+    assert "schema version 99" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path, CODEXGRAM_TELEGRAM_TOKEN=TOKEN, CODEXGRAM_LOG_LEVEL="DEBUG")
+    process = subprocess.Popen(
+        [*console_script(), "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        db = tmp_path / "data" / "bot.sqlite3"
+        deadline = time.monotonic() + 30
+        while not (db.exists() and (tmp_path / "data" / "uploads").is_dir()):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the bot did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)  # let it reach its main loop (signals are handled from the start anyway)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert "codexgram is running" in stderr
+    assert "received SIGTERM" in stderr
+    assert "stopped" in stderr
+    assert "Traceback" not in stderr
+    assert TOKEN not in stdout + stderr
+    assert TOKEN.split(":")[1] not in stdout + stderr
+    conn = open_database(db)
+    try:
+        assert conn.pragma("user_version") >= 2
+    finally:
+        conn.close()
+
+
+def test_add_workspace_then_list_json_via_uv_run(tmp_path: Path) -> None:
+    """The issue's acceptance line, through `uv run codexgram` exactly as a user types it."""
+    uv = shutil.which("uv")
+    command = [uv, "run", "--project", str(REPO_ROOT), "codexgram"] if uv else console_script()
+    env = isolated_env(tmp_path)
+    add = subprocess.run(
+        [*command, "admin", "add-workspace", "demo", "/tmp/x"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert add.returncode == 0, add.stderr
+    listed = subprocess.run(
+        [*command, "admin", "list-workspaces", "--json"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    workspaces = json.loads(listed.stdout)
+    assert [(w["name"], w["path"]) for w in workspaces] == [("demo", "/tmp/x")]
