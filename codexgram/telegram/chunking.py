@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import html
 import re
-
-from attrs import frozen
+from typing import NamedTuple
 
 from codexgram.telegram.html_entities import telegram_trim
 
@@ -30,19 +29,17 @@ __all__ = ["TELEGRAM_TEXT_LIMIT", "split_html"]
 #: Characters (UTF-16 code units) Telegram accepts in one message after entity parsing.
 TELEGRAM_TEXT_LIMIT = 4096
 
-_TOKEN = re.compile(r"<[^>]*>|&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);|.", re.DOTALL)
+_SPECIAL = re.compile(r"(<[^>]*>|&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);)")
 _TAG_NAME = re.compile(r"</?\s*([a-zA-Z][a-zA-Z0-9-]*)")
 
 
-@frozen
-class _Tag:
+class _Tag(NamedTuple):
     name: str
     source: str  # the start tag as written, attributes included, to reopen it
     closing: bool
 
 
-@frozen
-class _Char:
+class _Char(NamedTuple):
     source: str  # as written: "a", "&amp;", "😀"
     visible: str  # what Telegram shows: "a", "&", "😀"
     width: int  # UTF-16 code units
@@ -53,17 +50,17 @@ _Token = _Tag | _Char
 
 def _tokenize(markup: str) -> list[_Token]:
     tokens: list[_Token] = []
-    for match in _TOKEN.finditer(markup):
-        source = match.group()
-        if source.startswith("<"):
-            name_match = _TAG_NAME.match(source)
+    for index, part in enumerate(_SPECIAL.split(markup)):
+        if index % 2 == 0:  # plain text between tags and references: one token per character
+            tokens.extend(_Char(ch, ch, 2 if ord(ch) > 0xFFFF else 1) for ch in part)
+        elif part.startswith("<"):
+            name_match = _TAG_NAME.match(part)
             if name_match is None:
-                raise ValueError(f"not a tag: {source!r}")
-            tokens.append(_Tag(name=name_match.group(1).lower(), source=source, closing=source[1] == "/"))
+                raise ValueError(f"not a tag: {part!r}")
+            tokens.append(_Tag(name_match.group(1).lower(), part, part[1] == "/"))
         else:
-            visible = html.unescape(source) if source.startswith("&") else source
-            width = 2 if ord(visible[0]) > 0xFFFF else 1
-            tokens.append(_Char(source=source, visible=visible, width=width))
+            visible = html.unescape(part)
+            tokens.append(_Char(part, visible, 2 if ord(visible[0]) > 0xFFFF else 1))
     return tokens
 
 
