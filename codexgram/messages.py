@@ -191,7 +191,8 @@ class CodexServerRequestEvent:
 @attrs.frozen(kw_only=True)
 class CodexDisconnected:
     """CodexLink -> ThreadActor: the connection to Codex dropped; calls fail until ``CodexReconnected``.
-    A turn may keep running on the server; pending approvals of the old connection are gone."""
+    A turn may keep running on the server. Approvals asked on the old connection can no longer be answered;
+    after the re-resume codex 0.169.0 asks them again (a new ``CodexServerRequestEvent``, same item id)."""
 
     reason: str
 

@@ -12,9 +12,17 @@ import trio
 
 from codexgram.actors.codex_link import LinkSettings
 from codexgram.codex.notifications import AgentMessageDelta
+from codexgram.codex.requests import ApprovalPolicy
+from codexgram.codex.server_requests import CommandApprovalRequest
 from codexgram.codex.transport import unix_socket_connector
 from codexgram.errors import CodexUnavailable
-from codexgram.messages import CodexDisconnected, CodexEvent, CodexReconnected, ThreadEvent
+from codexgram.messages import (
+    CodexDisconnected,
+    CodexEvent,
+    CodexReconnected,
+    CodexServerRequestEvent,
+    ThreadEvent,
+)
 from codexgram.testing.codex_link_probe import ThreadProbe, open_link
 from codexgram.testing.codex_server import AppServer
 from codexgram.testing.mock_model import SLOW_DELTAS
@@ -122,3 +130,33 @@ async def test_client_cut_off_mid_turn_gets_the_rest_after_reconnecting(app_serv
     assert completed.turn.status == "completed"
     assert record.final_text == " ".join(f"slow{i:02d}" for i in range(SLOW_DELTAS))
     assert len(connector.streams) == 2
+
+
+async def test_an_approval_pending_across_a_reconnect_is_asked_again_and_can_be_answered(
+    app_server: AppServer,
+) -> None:
+    connector = SeverableConnector(app_server.socket_path)
+    async with open_link(connector, settings=FAST_RECONNECT) as link:
+        thread = await ThreadProbe.start(
+            link, cwd=str(app_server.workspace), approval_policy=ApprovalPolicy.UNTRUSTED
+        )
+        await thread.start_turn("[[shell:echo hi > across.txt]]")
+        first = await thread.until(lambda e: isinstance(e, CodexServerRequestEvent))
+        asked = first.events[-1]
+        assert isinstance(asked, CodexServerRequestEvent)
+        await connector.sever()
+        await thread.until(lambda e: isinstance(e, CodexDisconnected), within=5)
+        # The old connection's request died with it; codex 0.169.0 asks again on the resumed connection.
+        again = await thread.until(lambda e: isinstance(e, CodexServerRequestEvent), within=15)
+        kinds = [type(e) for e in again.events]
+        assert CodexReconnected in kinds
+        request = again.events[-1]
+        assert isinstance(request, CodexServerRequestEvent)
+        assert isinstance(request.request, CommandApprovalRequest)
+        assert request.request.item_id == getattr(asked.request, "item_id", None)
+        await link.respond(request.request_id, {"decision": "accept"})
+        record = await thread.until_turn_completed()
+    completed = record.completed
+    assert completed is not None
+    assert completed.turn.status == "completed"
+    assert (app_server.workspace / "across.txt").read_text().strip() == "hi"
