@@ -6,8 +6,16 @@ from typing import Any
 
 import httpx
 import pytest
+import trio
+import trio.testing
 
 from codexgram.testing.fake_telegram import FakeTelegram
+
+
+@pytest.fixture
+def clock() -> trio.testing.MockClock:
+    """Virtual time that waits 20 ms of real idleness before jumping, so localhost sockets answer first."""
+    return trio.testing.MockClock(autojump_threshold=0.02)
 
 
 async def call(fake: FakeTelegram, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
@@ -115,3 +123,48 @@ async def test_delete_marks_the_message_deleted(fake_telegram: FakeTelegram) -> 
     assert fake_telegram.messages(1001)[0].deleted
     status, body = await call(fake_telegram, "deleteMessage", chat_id=1001, message_id=message_id)
     assert (status, body["description"]) == (400, "Bad Request: message to delete not found")
+
+
+async def test_messages_older_than_48_hours_cannot_be_deleted(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    fake_telegram.ensure_chat(1001)
+    _, old = await call(fake_telegram, "sendMessage", chat_id=1001, text="old")
+    await trio.sleep(48 * 3600 + 1)
+    _, fresh = await call(fake_telegram, "sendMessage", chat_id=1001, text="fresh")
+    status, body = await call(
+        fake_telegram, "deleteMessage", chat_id=1001, message_id=old["result"]["message_id"]
+    )
+    assert (status, body["description"]) == (400, "Bad Request: message can't be deleted for everyone")
+    status, _ = await call(
+        fake_telegram, "deleteMessage", chat_id=1001, message_id=fresh["result"]["message_id"]
+    )
+    assert status == 200
+    assert fresh["result"]["date"] - old["result"]["date"] == 48 * 3600 + 1  # dates follow the clock
+
+
+async def test_a_user_who_blocked_the_bot_is_forbidden(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.user_sends_text(1001, "hi")
+    fake_telegram.user_blocks_bot(1001)
+    status, body = await call(fake_telegram, "sendMessage", chat_id=1001, text="hello?")
+    assert (status, body["description"]) == (403, "Forbidden: bot was blocked by the user")
+    fake_telegram.user_sends_text(1001, "I'm back")
+    assert (await call(fake_telegram, "sendMessage", chat_id=1001, text="welcome back"))[0] == 200
+
+
+async def test_leaving_a_group(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.user_sends_text(-100777, "hi bot", chat_type="supergroup")
+    status, body = await call(fake_telegram, "leaveChat", chat_id=1001)
+    assert (status, body["description"]) == (400, "Bad Request: chat not found")
+    assert await call(fake_telegram, "leaveChat", chat_id=-100777) == (200, {"ok": True, "result": True})
+    status, body = await call(fake_telegram, "sendMessage", chat_id=-100777, text="still here?")
+    assert (status, body["description"]) == (403, "Forbidden: bot is not a member of the supergroup chat")
+
+
+async def test_chat_actions_are_recorded(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.ensure_chat(1001)
+    assert await call(fake_telegram, "sendChatAction", chat_id=1001, action="typing") == (
+        200,
+        {"ok": True, "result": True},
+    )
+    assert [(chat, action) for chat, action, _ in fake_telegram.methods.chat_actions] == [(1001, "typing")]

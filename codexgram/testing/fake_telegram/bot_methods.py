@@ -113,6 +113,8 @@ class BotMethods:
             chat_id = found
         if chat_id not in self.state.chats:
             raise bad_request("chat not found")
+        if chat_id in self.state.blocked_by:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id in self.state.left_chats:
             kind = self.state.chats[chat_id].type
             raise ApiError(403, f"Forbidden: bot is not a member of the {kind} chat")

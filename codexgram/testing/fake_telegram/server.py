@@ -171,6 +171,13 @@ class FakeTelegram:
             )
         )
 
+    def user_blocks_bot(self, chat_id: int, *, blocked: bool = True) -> None:
+        """The user of a private chat blocks (or unblocks) the bot: sends get 403 ``bot was blocked``."""
+        if blocked:
+            self.state.blocked_by.add(chat_id)
+        else:
+            self.state.blocked_by.discard(chat_id)
+
     def ensure_chat(self, chat_id: int, chat_type: str = "private") -> None:
         """Make ``chat_id`` known without a message (as if the user had opened the bot earlier)."""
         self.state.ensure_chat(chat_id, chat_type)
@@ -233,10 +240,12 @@ class FakeTelegram:
             RecordedCall(method=method, params=shown, at=trio.current_time(), status=status, **extra)
         )
 
-    def _refuse(self, method: str, params: Mapping[str, object], error: ApiError) -> Response:
+    def _refuse(
+        self, method: str, params: Mapping[str, object], error: ApiError, *, fault: str | None = None
+    ) -> Response:
         if error.violation is not None:
             self.validation_errors.append(f"{method}: {error.violation}")
-        self._record(method, params, error.code, description=error.description)
+        self._record(method, params, error.code, description=error.description, fault=fault)
         return Response(
             status=error.code, headers=_JSON, body=error_body(error.code, error.description, error.parameters)
         )
@@ -268,17 +277,17 @@ class FakeTelegram:
             return await self._fault(spec.name, params, fault)
         return await self._answer(spec.name, params)
 
-    async def _answer(self, method: str, params: dict[str, Any]) -> Response:
+    async def _answer(self, method: str, params: dict[str, Any], *, fault: str | None = None) -> Response:
         try:
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
             else:
                 result = self.methods.call(method, params, trio.current_time())
         except ApiError as error:
-            return self._refuse(method, params, error)
+            return self._refuse(method, params, error, fault=fault)
         if self.check_responses:
             self._check_result(method, result)
-        self._record(method, params, 200, result=result)
+        self._record(method, params, 200, result=result, fault=fault)
         return Response(headers=_JSON, body=ok_body(result))
 
     def _check_result(self, method: str, result: Any) -> None:
@@ -304,15 +313,12 @@ class FakeTelegram:
         elif isinstance(fault, Hang):
             await trio.sleep(fault.seconds)
             if fault.applied:
-                response = await self._answer(method, params)
-                self._calls[-1] = attrs.evolve(self._calls[-1], fault=name)
-                return response
+                return await self._answer(method, params, fault=name)
             error = ApiError(502, "Bad Gateway")
         else:
             assert isinstance(fault, Drop)
             if fault.applied:
-                await self._answer(method, params)
-                self._calls[-1] = attrs.evolve(self._calls[-1], fault=name)
+                await self._answer(method, params, fault=name)
             else:
                 self._record(method, params, 0, fault=name, description="connection dropped")
             raise DropConnection

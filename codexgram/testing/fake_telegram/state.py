@@ -130,6 +130,7 @@ class TelegramState:
         }
         self.chats: dict[int, Chat] = {}
         self.left_chats: set[int] = set()
+        self.blocked_by: set[int] = set()  # private chats whose user blocked the bot
         self.users: dict[int, dict[str, Any]] = {}
         self.messages: dict[int, dict[int, FakeMessage]] = {}
         self.updates: list[dict[str, Any]] = []

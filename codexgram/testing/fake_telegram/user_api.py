@@ -58,6 +58,7 @@ def user_message(
     """A message from a user (or a channel post) in ``chat_id``; the update it queues."""
     sender = _sender(state, chat_id, chat_type, user_id)
     state.ensure_chat(chat_id, chat_type)
+    state.blocked_by.discard(chat_id)  # writing to the bot means it is not blocked (any more)
     entities = command_entities(text) if text is not None else []
     message = FakeMessage(
         chat_id=chat_id,
