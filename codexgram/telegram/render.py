@@ -29,7 +29,7 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from codexgram.telegram.chunking import TELEGRAM_TEXT_LIMIT, split_html
-from codexgram.telegram.html_entities import HtmlParseError, parse_html
+from codexgram.telegram.html_entities import HtmlParseError, parse_html, plain_text_of, utf16_len
 
 __all__ = [
     "RenderedMessage",
@@ -38,6 +38,7 @@ __all__ = [
     "markdown_to_html",
     "render_chunks",
     "render_message",
+    "render_progress",
 ]
 
 #: Messages a long answer may take before it is sent as a document instead.
@@ -109,6 +110,23 @@ def render_message(
     note = f"\n\n<i>The full answer ({len(chunks)} messages long) is attached as {escape(filename)}.</i>"
     head = split_html(markdown_to_html(markdown), limit=min(PREVIEW_LIMIT, max(2, limit - 200)))[0]
     return RenderedMessage(document=(filename, markdown.encode("utf-8")), preview=head + "\n…" + note)
+
+
+def render_progress(markdown: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str | None:
+    """One message for a streaming answer: the whole rendering if it fits, else "…" and the latest part
+    (as many trailing chunks as fit). ``None`` when there is nothing to show yet."""
+    chunks = render_chunks(markdown, limit=limit - 2)  # room for the "…\n" prefix
+    if len(chunks) <= 1:
+        return chunks[0] if chunks else None
+    tail = [chunks[-1]]
+    used = utf16_len(plain_text_of(chunks[-1]))
+    for chunk in reversed(chunks[:-1]):
+        width = utf16_len(plain_text_of(chunk)) + 1  # and the newline that joins it
+        if used + width > limit - 2:
+            break
+        tail.insert(0, chunk)
+        used += width
+    return "…\n" + "\n".join(tail)
 
 
 # --- blocks ------------------------------------------------------------------------------------------------

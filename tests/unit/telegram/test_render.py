@@ -6,7 +6,14 @@ import pytest
 
 from codexgram.telegram.chunking import split_html
 from codexgram.telegram.html_entities import parse_html
-from codexgram.telegram.render import escape, html_to_plain, markdown_to_html, render_chunks, render_message
+from codexgram.telegram.render import (
+    escape,
+    html_to_plain,
+    markdown_to_html,
+    render_chunks,
+    render_message,
+    render_progress,
+)
 
 
 def test_inline_formatting() -> None:
@@ -131,3 +138,16 @@ def test_escape_and_plain_fallback() -> None:
 def test_limit_must_fit_an_astral_character(limit: int) -> None:
     with pytest.raises(ValueError, match="limit"):
         split_html("x", limit=limit)
+
+
+def test_progress_shows_everything_or_the_latest_part() -> None:
+    assert render_progress("") is None
+    assert render_progress("working on **it**") == "working on <b>it</b>"
+    markdown = "\n\n".join(f"step {i}: " + "done " * 20 for i in range(100))
+    progress = render_progress(markdown, limit=500)
+    assert progress is not None
+    text, _ = parse_html(progress)
+    assert len(text) <= 500
+    assert text.startswith("…\n")
+    assert text.rstrip().endswith("step 99: " + "done " * 19 + "done")
+    assert len(text) > 250  # several trailing chunks, not just the last scrap

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from codexgram.telegram.chunking import split_html
 from codexgram.telegram.html_entities import parse_html, telegram_trim, utf16_len
-from codexgram.telegram.render import markdown_to_html, render_chunks
+from codexgram.telegram.render import markdown_to_html, render_chunks, render_progress
 
 _ALPHABET = st.sampled_from(
     list("abcxyz XYZ019")
@@ -93,3 +93,21 @@ def test_escaped_arbitrary_text_splits_exactly(text: str, limit: int) -> None:
 
     chunks = split_html(escape(text), limit=limit)
     assert_chunks_show_whole_text(text, chunks, limit)
+
+
+def _without_whitespace(text: str) -> str:
+    return "".join(ch for ch in text if telegram_trim(ch))
+
+
+@settings(max_examples=200, deadline=None)
+@given(markdown=markdown_documents, limit=st.integers(min_value=4, max_value=300))
+def test_progress_message_is_valid_and_shows_the_end(markdown: str, limit: int) -> None:
+    whole_text, _ = parse_html(markdown_to_html(markdown))
+    progress = render_progress(markdown, limit=limit)
+    if progress is None:
+        assert telegram_trim(whole_text) == ""
+        return
+    text, _ = parse_html(progress)
+    assert utf16_len(text) <= limit
+    shown = text.removeprefix("…\n")
+    assert _without_whitespace(whole_text).endswith(_without_whitespace(shown))
