@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Literal
 
 import attrs
 
@@ -117,7 +118,7 @@ class PendingApproval:
     (for a file-change approval); ``command``/``cwd`` those of a command approval."""
 
     request_id: int | str
-    kind: str  # "command" or "fileChange"
+    kind: Literal["command", "fileChange"]
     turn_id: str
     item_id: str
     reason: str | None
