@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import apsw
@@ -190,3 +191,27 @@ async def test_convenience_methods_round_trip(tmp_path: Path) -> None:
         await repo.outbox_remove(first)  # idempotent
         assert [row.id for row in await repo.outbox_pending()] == [second]
         assert await repo.get_session(10) is None
+
+
+async def test_a_failure_inside_a_batch_touches_only_its_own_request(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        mailbox: trio.MemorySendChannel[RepositoryRequest] = await nursery.start(
+            functools.partial(repository_actor, tmp_path / "bot.sqlite3")
+        )
+
+        def fails(conn: apsw.Connection) -> None:
+            queries.set_state(conn, "middle", "written then rolled back")
+            raise KeyError("boom")
+
+        works = [functools.partial(queries.set_state, key=f"k{n}", value=str(n)) for n in range(3)]
+        plan: list[Callable[[apsw.Connection], None]] = [works[0], works[1], fails, works[2]]
+        replies: list[Reply[None]] = [Reply() for _ in plan]
+        for work, reply in zip(plan, replies, strict=True):  # all queued before the actor runs: one batch
+            mailbox.send_nowait(Transaction(work=work, reply=reply))
+        with pytest.raises(KeyError):
+            await replies[2].wait()
+        for n in (0, 1, 3):
+            await replies[n].wait()  # answered with a value, not an error
+        repo = Repository(mailbox)
+        assert [await repo.get_state(key) for key in ("k0", "k1", "middle", "k2")] == ["0", "1", None, "2"]
+        nursery.cancel_scope.cancel()
