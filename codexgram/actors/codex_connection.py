@@ -84,7 +84,8 @@ class Connection:
         self.ws = ws
         self.peer = JsonRpcPeer()
         self.calls: dict[int, _PendingCall] = {}
-        self.server_requests: dict[RequestId, str] = {}  # id -> method, asked of a thread, not yet answered
+        # id -> (method, thread id) of server requests handed to a thread and not yet answered
+        self.server_requests: dict[RequestId, tuple[str, str]] = {}
         self.outgoing_send, self.outgoing_receive = trio.open_memory_channel[str](OUTGOING_QUEUE_SIZE)
         self.closed = trio.Event()
         self.close_reason = ""

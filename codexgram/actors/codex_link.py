@@ -162,11 +162,12 @@ class CodexLink:
         connection = self._connection
         if connection is None or connection.closed.is_set():
             raise CodexUnavailable(f"Codex unavailable: cannot answer request {request_id}: not connected")
-        method = connection.server_requests.pop(request_id, None)
-        if method is None:
+        pending = connection.server_requests.pop(request_id, None)
+        if pending is None:
             raise CodexUnavailable(
                 f"Codex unavailable: server request {request_id} is not pending on this connection"
             )
+        method = pending[0]
         await connection.send_text(
             connection.peer.send_result(request_id, result), what=f"answer to {method}"
         )
@@ -184,10 +185,12 @@ class CodexLink:
         self._nursery.start_soon(route.forward, name=f"codex-link forward {thread_id}")
 
     def unsubscribe(self, thread_id: str) -> None:
-        """Stop routing ``thread_id``; its later notifications are dropped, its server requests declined."""
+        """Stop routing ``thread_id``: its later notifications are dropped, and its server requests (pending
+        or later) are declined, so no turn waits for an answer that cannot come."""
         route = self._routes.pop(thread_id, None)
         if route is not None:
             route.close()
+            self._decline_pending_of(thread_id, why="its thread unsubscribed")
 
     def subscribed(self) -> list[str]:
         return list(self._routes)
@@ -195,20 +198,22 @@ class CodexLink:
     # --- routing (runs in the reader task; never awaits) --------------------------------------------------
 
     def _route_gone(self, route: ThreadRoute, undelivered: list[ThreadEvent]) -> None:
+        """The thread closed its mailbox: forget it, and decline what it can no longer answer."""
+        del undelivered  # its server requests are among the pending ones declined below
         log.info("thread %s stopped reading; unsubscribing it", route.thread_id)
         if self._routes.get(route.thread_id) is route:
             del self._routes[route.thread_id]
-        for event in undelivered:
-            if isinstance(event, CodexServerRequestEvent):
-                self._decline_pending(event.request_id)
+            route.close()
+        self._decline_pending_of(route.thread_id, why="its thread stopped")
 
-    def _decline_pending(self, request_id: RequestId) -> None:
+    def _decline_pending_of(self, thread_id: str, *, why: str) -> None:
         connection = self._connection
-        if connection is None:
+        if connection is None or connection.closed.is_set():
             return
-        method = connection.server_requests.pop(request_id, None)
-        if method is not None:
-            self._decline(connection, request_id, method, why="its thread stopped")
+        for request_id, (method, owner) in list(connection.server_requests.items()):
+            if owner == thread_id:
+                del connection.server_requests[request_id]
+                self._decline(connection, request_id, method, why=why)
 
     def _decline(self, connection: Connection, request_id: RequestId, method: str, *, why: str) -> None:
         result, message = decline_for(method)
@@ -281,13 +286,12 @@ class CodexLink:
         except RemoteProtocolError as exc:
             log.warning("%s; delivering it undecoded", exc)
             request = UnknownServerRequest(method=event.method, params=event.params)
-        connection.server_requests[event.id] = event.method
+        connection.server_requests[event.id] = (event.method, route.thread_id)
         delivery = route.offer(
             CodexServerRequestEvent(thread_id=route.thread_id, request_id=event.id, request=request)
         )
         if delivery is Delivery.GONE:
             self._route_gone(route, [])
-            self._decline_pending(event.id)
 
     def _broadcast(self, event: ThreadEvent) -> None:
         for route in list(self._routes.values()):

@@ -141,6 +141,7 @@ class ThreadRoute:
         self._lost = 0
         self._wake = trio.Event()
         self._closed = False
+        self._forwarder_scope = trio.CancelScope()
         self.gone = False
         self.dropped_deltas = 0
         self.lost_total = 0
@@ -219,12 +220,18 @@ class ThreadRoute:
         )
 
     def close(self) -> None:
-        """Stop forwarding (unsubscribe). Queued events are dropped; the forwarder ends."""
+        """Stop forwarding (unsubscribe). Queued events are dropped; the forwarder ends at once, even when
+        it was waiting for room in the mailbox."""
         self._closed = True
-        self._wake.set()
+        self._queue.clear()
+        self._forwarder_scope.cancel()
 
     async def forward(self) -> None:
         """Drain the overflow into the mailbox, in order, waiting for room. Runs until closed or gone."""
+        with self._forwarder_scope:
+            await self._forward()
+
+    async def _forward(self) -> None:
         while not self._closed:
             await self._wake.wait()
             self._wake = trio.Event()

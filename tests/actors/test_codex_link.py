@@ -548,3 +548,70 @@ async def test_cancelling_the_link_fails_pending_calls(nursery: trio.Nursery, fa
     assert len(failures) == 1
     with pytest.raises(ConnectionClosed):
         await conn.ws.get_message()
+
+
+async def test_unsubscribing_declines_the_threads_pending_approvals_and_drops_its_backlog(
+    connected: tuple[CodexLink, FakeConn],
+) -> None:
+    link, conn = connected
+    send, recv = trio.open_memory_channel[ThreadEvent](1)
+    link.subscribe("A", send)
+    await conn.send(status_changed("A", 0))  # fills the mailbox
+    await conn.send(status_changed("A", 1))  # queued in the overflow, the forwarder waits for room
+    await conn.send(approval(5, "A"))
+    async with trio.open_nursery() as server:
+        server.start_soon(conn.answer_next, "model/list", {})
+        await link.call("model/list", {})  # the reader has routed everything above
+    link.unsubscribe("A")
+    assert await conn.recv() == {"id": 5, "result": {"decision": "decline"}}
+    assert isinstance(await receive(recv), CodexEvent)
+    await trio.testing.wait_all_tasks_blocked()
+    with pytest.raises(trio.WouldBlock):
+        recv.receive_nowait()  # the backlog was dropped and the forwarder ended
+
+
+async def test_a_thread_that_closes_its_mailbox_while_backlogged_gets_its_approvals_declined(
+    connected: tuple[CodexLink, FakeConn],
+) -> None:
+    link, conn = connected
+    send, recv = trio.open_memory_channel[ThreadEvent](1)
+    link.subscribe("A", send)
+    await conn.send(status_changed("A", 0))
+    await conn.send(approval(6, "A"))  # waits in the overflow behind the full mailbox
+    async with trio.open_nursery() as server:
+        server.start_soon(conn.answer_next, "model/list", {})
+        await link.call("model/list", {})
+    recv.close()  # the thread actor stops
+    assert await conn.recv() == {"id": 6, "result": {"decision": "decline"}}
+    assert "A" not in link.subscribed()
+
+
+async def test_malformed_and_binary_frames_are_skipped_and_recorded(
+    nursery: trio.Nursery, fake: FakeCodex
+) -> None:
+    frames: list[tuple[str, dict[str, Any]]] = []
+
+    class ListRecorder:
+        def record(self, direction: str, msg: Any) -> None:
+            frames.append((direction, dict(msg)))
+
+    link: CodexLink = await nursery.start(
+        lambda task_status: codex_link_actor(
+            fake.connector,
+            settings=LinkSettings(close_timeout=0.1),
+            recorder=ListRecorder(),
+            task_status=task_status,
+        )
+    )
+    conn = await fake.next_conn()
+    await conn.handshake()
+    await link.wait_connected(TIMEOUT)
+    await conn.ws.send_message("this is not json")
+    await conn.ws.send_message(b"\x00\x01binary")
+    async with trio.open_nursery() as server:
+        server.start_soon(conn.answer_next, "model/list", {"data": []})
+        assert await link.call("model/list", {}) == {"data": []}
+    assert ("recv", {"_raw": "this is not json"}) in frames
+    sent = [m.get("method") for d, m in frames if d == "send"]
+    assert sent == ["initialize", "initialized", "model/list"]
+    assert frames[-1] == ("recv", {"id": 2, "result": {"data": []}})
