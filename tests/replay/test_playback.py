@@ -1,0 +1,70 @@
+"""The pure playback rules on hand-written transcripts: gating, id rewriting, mismatches."""
+
+from __future__ import annotations
+
+from codexgram.replay.playback import UNEXPECTED_CODE, Playback
+from codexgram.replay.transcript import frames_from
+
+SCRIPT = frames_from(
+    [
+        ("send", {"id": 1, "method": "thread/start", "params": {}}),
+        ("recv", {"id": 1, "result": {"thread": {"id": "T"}}}),
+        ("recv", {"method": "thread/started", "params": {"thread": {"id": "T"}}}),
+        ("recv", {"id": 0, "method": "item/commandExecution/requestApproval", "params": {"threadId": "T"}}),
+        ("send", {"id": 0, "result": {"decision": "accept"}}),
+        ("recv", {"method": "turn/completed", "params": {"threadId": "T"}}),
+    ],
+    step=0.25,
+)
+
+
+def test_nothing_goes_out_before_the_client_frame_recorded_before_it() -> None:
+    playback = Playback(SCRIPT)
+    pending = playback.next_server_frame()
+    assert pending is not None
+    assert (pending.index, pending.ready) == (1, False)
+    assert playback.waiting_for() == ["frame 0: request thread/start", "frame 4: answer to server request 0"]
+
+
+def test_answers_carry_the_clients_id_and_frames_follow_in_order() -> None:
+    playback = Playback(SCRIPT)
+    assert playback.client_frame({"id": 41, "method": "thread/start", "params": {"cwd": "/elsewhere"}}) == []
+    pending = playback.next_server_frame()
+    assert pending is not None
+    assert pending.ready
+    assert pending.delay == 0.25
+    assert playback.take_server_frame() == {"id": 41, "result": {"thread": {"id": "T"}}}
+    assert playback.take_server_frame()["method"] == "thread/started"
+    assert playback.take_server_frame()["id"] == 0  # server requests keep their recorded id
+    blocked = playback.next_server_frame()
+    assert blocked is not None
+    assert not blocked.ready  # turn/completed waits for the approval answer
+    playback.client_frame({"id": 0, "result": {"decision": "accept"}})
+    assert playback.take_server_frame()["method"] == "turn/completed"
+    assert playback.finished
+    assert playback.mismatches == []
+
+
+def test_an_unexpected_request_is_refused_and_recorded() -> None:
+    playback = Playback(SCRIPT)
+    replies = playback.client_frame({"id": 7, "method": "thread/archive", "params": {}})
+    assert len(replies) == 1
+    assert replies[0]["id"] == 7
+    assert replies[0]["error"]["code"] == UNEXPECTED_CODE
+    assert "thread/archive" in str(playback.mismatches[0])
+    # a second thread/start is unexpected too: the transcript has only one
+    playback.client_frame({"id": 8, "method": "thread/start", "params": {}})
+    assert playback.client_frame({"id": 9, "method": "thread/start", "params": {}})[0]["id"] == 9
+
+
+def test_a_different_answer_and_a_stray_notification_are_mismatches() -> None:
+    playback = Playback(SCRIPT)
+    playback.client_frame({"id": 0, "result": {"decision": "decline"}})
+    playback.client_frame({"method": "initialized"})
+    playback.client_frame({"_raw": "garbage"})
+    messages = [m.message for m in playback.mismatches]
+    assert messages[0].startswith("answer to server request 0 differs")
+    assert messages[1:] == [
+        "unexpected notification initialized",
+        "the client sent a frame that is not a JSON object",
+    ]

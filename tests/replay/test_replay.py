@@ -1,0 +1,158 @@
+"""Every committed transcript replays green through the real CodexLink; a replay that strays fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from codexgram.codex.items import AgentMessageItem, CommandExecutionItem, FileChangeItem
+from codexgram.codex.notifications import (
+    AgentMessageDelta,
+    ErrorNotification,
+    ItemCompleted,
+    TurnCompleted,
+    TurnDiffUpdated,
+)
+from codexgram.codex.server_requests import CommandApprovalRequest, FileChangeApprovalRequest
+from codexgram.errors import CodexRefused
+from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
+from codexgram.replay.harness import ReplayFailed, ReplayResult, open_replay, replay_transcript
+from codexgram.replay.transcript import load_transcript
+
+TRANSCRIPT_DIR = Path(__file__).parent / "transcripts"
+TRANSCRIPTS = sorted(TRANSCRIPT_DIR.glob("*.jsonl"))
+
+
+def notifications(result: ReplayResult) -> list[object]:
+    return [event.notification for _, event in result.events if isinstance(event, CodexEvent)]
+
+
+def final_status(result: ReplayResult) -> str:
+    completed = [n for n in notifications(result) if isinstance(n, TurnCompleted)]
+    assert len(completed) == 1
+    return completed[0].turn.status
+
+
+def completed_items(result: ReplayResult, kind: type) -> list[object]:
+    return [
+        n.item for n in notifications(result) if isinstance(n, ItemCompleted) and isinstance(n.item, kind)
+    ]
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+async def test_every_transcript_replays_green(path: Path, autojump_clock: trio.testing.MockClock) -> None:
+    transcript = load_transcript(path)
+    result = await replay_transcript(transcript, timeout=120)
+    result.check()
+    assert result.ok
+    assert any(isinstance(n, TurnCompleted) for n in notifications(result))
+    # Virtual time: the replay keeps the recorded pacing (the last frame's t), but takes no real time.
+    assert result.events[-1][0] >= transcript.frames[-1].t - transcript.frames[0].t - 0.5
+
+
+async def test_plain_turn_deltas_add_up_to_the_final_text(autojump_clock: trio.testing.MockClock) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "plain-turn.jsonl"))
+    result.check()
+    deltas = "".join(n.delta for n in notifications(result) if isinstance(n, AgentMessageDelta))
+    [message] = completed_items(result, AgentMessageItem)
+    assert isinstance(message, AgentMessageItem)
+    assert deltas == message.text == "You said: Hello, Codex!"
+    assert final_status(result) == "completed"
+
+
+async def test_command_approved_runs_the_command(autojump_clock: trio.testing.MockClock) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "command-approved.jsonl"))
+    result.check()
+    requests = [e.request for _, e in result.events if isinstance(e, CodexServerRequestEvent)]
+    assert len(requests) == 1
+    assert isinstance(requests[0], CommandApprovalRequest)
+    [command] = completed_items(result, CommandExecutionItem)
+    assert isinstance(command, CommandExecutionItem)
+    assert command.status == "completed"
+    assert command.exit_code == 0
+    assert "approved-run" in (command.aggregated_output or "")
+
+
+async def test_command_declined_does_not_run(autojump_clock: trio.testing.MockClock) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "command-declined.jsonl"))
+    result.check()
+    [command] = completed_items(result, CommandExecutionItem)
+    assert isinstance(command, CommandExecutionItem)
+    assert command.status == "declined"
+    assert final_status(result) == "completed"
+
+
+async def test_file_change_has_its_diff_in_the_item(autojump_clock: trio.testing.MockClock) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "file-change-approved.jsonl"))
+    result.check()
+    [request] = [e.request for _, e in result.events if isinstance(e, CodexServerRequestEvent)]
+    assert isinstance(request, FileChangeApprovalRequest)
+    [change] = completed_items(result, FileChangeItem)
+    assert isinstance(change, FileChangeItem)
+    assert change.id == request.item_id
+    assert change.changes[0].path.endswith("notes.txt")
+    assert "hello from codex" in change.changes[0].diff
+    diffs = [n.diff for n in notifications(result) if isinstance(n, TurnDiffUpdated)]
+    assert diffs
+    assert "+hello from codex" in diffs[-1]
+
+
+@pytest.mark.parametrize("name", ["interrupt-slow-stream", "interrupt-pending-approval"])
+async def test_interrupted_turns_end_interrupted(name: str, autojump_clock: trio.testing.MockClock) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / f"{name}.jsonl"))
+    result.check()
+    assert final_status(result) == "interrupted"
+
+
+async def test_upstream_failure_fails_the_turn(autojump_clock: trio.testing.MockClock) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "upstream-failure.jsonl"))
+    result.check()
+    assert any(isinstance(n, ErrorNotification) for n in notifications(result))
+    assert final_status(result) == "failed"
+
+
+async def test_replay_over_a_real_unix_socket() -> None:
+    result = await replay_transcript(
+        load_transcript(TRANSCRIPT_DIR / "plain-turn.jsonl"), unix_socket=True, time_scale=0.0, timeout=30
+    )
+    result.check()
+    assert final_status(result) == "completed"
+
+
+async def test_an_unexpected_request_fails_the_replay(autojump_clock: trio.testing.MockClock) -> None:
+    transcript = load_transcript(TRANSCRIPT_DIR / "plain-turn.jsonl")
+    async with open_replay(transcript) as session:
+        with pytest.raises(CodexRefused, match="replay mismatch: unexpected request thread/archive"):
+            await session.link.call("thread/archive", {"threadId": "not-in-the-transcript"})
+        result = await session.play()
+    assert result.finished  # the recorded conversation itself still played out
+    assert not result.ok
+    with pytest.raises(ReplayFailed, match="unexpected request thread/archive"):
+        result.check()
+
+
+async def test_a_different_approval_answer_fails_the_replay(autojump_clock: trio.testing.MockClock) -> None:
+    transcript = load_transcript(TRANSCRIPT_DIR / "command-approved.jsonl")
+    async with open_replay(transcript) as session:
+        session.answer = lambda event, frame: {"decision": "decline"}
+        result = await session.play()
+    with pytest.raises(ReplayFailed, match="answer to server request 0 differs"):
+        result.check()
+
+
+async def test_a_missing_answer_stalls_and_says_what_it_waits_for(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    transcript = load_transcript(TRANSCRIPT_DIR / "command-approved.jsonl")
+    seen: list[ThreadEvent] = []
+    async with open_replay(transcript) as session:
+        session.answer = lambda event, frame: None
+        session.on_event = lambda at, event: seen.append(event)
+        result = await session.play(timeout=30)
+    assert not result.finished
+    with pytest.raises(ReplayFailed, match=r"stalled .* waiting for: frame \d+: answer to server request 0"):
+        result.check()
+    assert any(isinstance(e, CodexServerRequestEvent) for e in seen)
