@@ -9,7 +9,14 @@ import pytest
 import trio
 import trio.testing
 
-from codexgram.actors.runtime import Reply, Supervisor, ask, open_mailbox, tell_nowait
+from codexgram.actors.runtime import (
+    Reply,
+    Supervisor,
+    ask,
+    open_mailbox,
+    tell_nowait,
+    unwrapping_single_errors,
+)
 from codexgram.errors import ActorGone, MailboxFull
 
 # --- actors used by the tests ------------------------------------------------------------------------------
@@ -218,3 +225,34 @@ async def test_stop_gives_up_waiting_after_its_timeout(autojump_clock: trio.abc.
         await supervisor.stop("stubborn", timeout=2.0)
         assert trio.current_time() - start == pytest.approx(2.0)
         nursery.cancel_scope.cancel()
+
+
+# --- unwrapping_single_errors ------------------------------------------------------------------------------
+
+
+async def test_a_single_error_escaping_a_nursery_is_unwrapped() -> None:
+    async def fail() -> None:
+        raise KeyError("only one")
+
+    async def run_a_failing_child() -> None:
+        with unwrapping_single_errors():
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(fail)
+
+    with pytest.raises(KeyError, match="only one"):
+        await run_a_failing_child()
+
+
+def test_nested_single_groups_are_unwrapped_and_the_cause_is_kept() -> None:
+    cause = OSError("disk")
+    error = ValueError("inner")
+    error.__cause__ = cause
+    with pytest.raises(ValueError, match="inner") as caught, unwrapping_single_errors():
+        raise ExceptionGroup("outer", [ExceptionGroup("middle", [error])])
+    assert caught.value.__cause__ is cause
+
+
+def test_several_errors_stay_a_group() -> None:
+    with pytest.raises(ExceptionGroup) as caught, unwrapping_single_errors():
+        raise ExceptionGroup("two", [ValueError("a"), KeyError("b")])
+    assert len(caught.value.exceptions) == 2

@@ -69,7 +69,8 @@ def test_run_refuses_a_too_new_database_in_one_line(cli_env: Path, monkeypatch: 
     assert "Traceback" not in result.output
 
 
-def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_run_starts_and_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: signal.Signals) -> None:
     env = isolated_env(tmp_path, CODEXGRAM_TELEGRAM_TOKEN=TOKEN, CODEXGRAM_LOG_LEVEL="DEBUG")
     process = subprocess.Popen(
         [*console_script(), "run"],
@@ -87,7 +88,7 @@ def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the bot did not start"
             time.sleep(0.05)
         time.sleep(0.3)  # let it reach its main loop (signals are handled from the start anyway)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         stdout, stderr = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
@@ -95,7 +96,7 @@ def test_run_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             process.wait()
     assert process.returncode == 0, stderr
     assert "codexgram is running" in stderr
-    assert "received SIGTERM" in stderr
+    assert f"received {stop_signal.name}" in stderr
     assert "stopped" in stderr
     assert "Traceback" not in stderr
     assert TOKEN not in stdout + stderr
@@ -132,3 +133,15 @@ def test_add_workspace_then_list_json_via_uv_run(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     workspaces = json.loads(listed.stdout)
     assert [(w["name"], w["path"]) for w in workspaces] == [("demo", "/tmp/x")]
+
+
+def test_doctor_shows_settings_without_the_token(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEXGRAM_TELEGRAM_TOKEN", TOKEN)
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "CODEXGRAM_TELEGRAM_TOKEN" in result.stdout
+    assert "(set)" in result.stdout
+    assert str(cli_env) in result.stdout
+    assert "database schema version 2" in result.stdout
+    assert "codex socket" in result.stdout
+    assert TOKEN not in result.output
