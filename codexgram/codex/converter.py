@@ -11,8 +11,9 @@ Rules of this wire (built once, at import):
   an unknown tag to an ``Unknown…`` value holding the raw dict instead of failing.
 
 Error handling: a payload of a KNOWN method or type that does not fit its class raises
-:class:`~codexgram.errors.RemoteProtocolError` whose message names the method and the offending fields (via
-``cattrs.transform_error``). Nothing else escapes these functions, so the link's reader can log and go on.
+:class:`~codexgram.errors.RemoteProtocolError` whose message names the method and the offending fields by
+their wire names (e.g. ``notification item/completed.item.exitCode``). Nothing else escapes these
+functions, so the link's reader can log and go on.
 """
 
 from __future__ import annotations
@@ -139,11 +140,31 @@ def _build_converter() -> cattrs.Converter:
 converter = _build_converter()
 
 
+def describe_error(exc: BaseException, path: str) -> list[str]:
+    """Like ``cattrs.transform_error``, but the path names fields as they are on the wire (``itemId``)."""
+    if isinstance(exc, cattrs.ClassValidationError):
+        names = {f.name: wire_name(f) for f in attrs.fields(exc.cl)} if attrs.has(exc.cl) else {}
+        with_notes, others = exc.group_exceptions()
+        found = [
+            e
+            for sub, note in with_notes
+            for e in describe_error(sub, f"{path}.{names.get(note.name, note.name)}")
+        ]
+        return found + [e for sub in others for e in describe_error(sub, path)]
+    if isinstance(exc, cattrs.IterableValidationError):
+        with_index, others = exc.group_exceptions()
+        found = [e for sub, note in with_index for e in describe_error(sub, f"{path}[{note.index}]")]
+        return found + [e for sub in others for e in describe_error(sub, path)]
+    if isinstance(exc, KeyError):
+        return [f"required field missing @ {path}"]
+    return [f"{exc} @ {path}"]
+
+
 def _structure(raw: Any, cls: type[T], what: str) -> T:
     try:
         return converter.structure(raw, cls)
     except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
-        details = "; ".join(cattrs.transform_error(exc, path=what))
+        details = "; ".join(describe_error(exc, what))
         raise RemoteProtocolError(f"codex sent a malformed {what}: {details}") from None
     except Exception as exc:  # a hook's TypeError/ValueError/KeyError: still the peer's fault
         raise RemoteProtocolError(f"codex sent a malformed {what}: {exc!r}") from None

@@ -223,7 +223,7 @@ def test_notifications() -> None:
         ("item/agentMessage/delta", {"threadId": "t", "turnId": "u", "itemId": "i"}, "delta"),
         ("item/agentMessage/delta", {"threadId": "t", "turnId": "u", "itemId": "i", "delta": 5}, "delta"),
         ("item/completed", {"threadId": "t", "turnId": "u", "item": "nope"}, "item"),
-        ("serverRequest/resolved", {"threadId": "t", "requestId": True}, "request_id"),
+        ("serverRequest/resolved", {"threadId": "t", "requestId": True}, "requestId"),
         ("thread/status/changed", {"threadId": "t"}, "status"),
     ],
 )
@@ -263,5 +263,5 @@ def test_server_requests() -> None:
     assert patch == FileChangeApprovalRequest(thread_id="t", turn_id="u", item_id="i")
     other = decode_server_request("item/tool/requestUserInput", {"threadId": "t"})
     assert other == UnknownServerRequest(method="item/tool/requestUserInput", params={"threadId": "t"})
-    with pytest.raises(RemoteProtocolError, match="item_id"):
+    with pytest.raises(RemoteProtocolError, match="itemId"):
         decode_server_request("item/fileChange/requestApproval", {"threadId": "t", "turnId": "u"})
