@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import re
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -33,22 +32,8 @@ from typing import Any, Protocol, Self, TypeVar
 import httpx
 import trio
 
-from codexgram.errors import (
-    ConfigError,
-    InputError,
-    RemoteProtocolError,
-    TelegramBadRequest,
-    TelegramCantParseEntities,
-    TelegramConflict,
-    TelegramError,
-    TelegramForbidden,
-    TelegramNetworkError,
-    TelegramNotModified,
-    TelegramQueryTooOld,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorized,
-)
+from codexgram.errors import ConfigError, InputError, RemoteProtocolError, TelegramError, TelegramNetworkError
+from codexgram.telegram.api_errors import http_status_error, result_of
 from codexgram.telegram.converter import structure, structure_updates, unstructure
 from codexgram.telegram.types import BotCommand, File, InlineKeyboardMarkup, Message, Update, User
 
@@ -59,7 +44,6 @@ DEFAULT_BASE_URL = "https://api.telegram.org"
 LONG_POLL_MARGIN = 10.0
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9:_-]+$")
-_RETRY_AFTER_RE = re.compile(r"retry after (\d+)", re.IGNORECASE)
 
 
 class RevealsSecret(Protocol):
@@ -174,7 +158,7 @@ class BotApiClient:
         if failure is not None:
             raise failure
         assert response is not None
-        return _result_of(method, response)
+        return result_of(method, response.status_code, response.content)
 
     def _describe_transport_error(self, exc: httpx.HTTPError) -> str:
         text = str(exc).replace(self._token, "<token>")
@@ -337,7 +321,7 @@ class BotApiClient:
             try:
                 async with self._http.stream("GET", url, timeout=limit) as response:
                     if response.status_code != 200:
-                        failure = _http_status_error(method, response.status_code)
+                        failure = http_status_error(method, response.status_code)
                     elif int(response.headers.get("content-length", "0") or 0) > max_bytes:
                         failure = InputError(f"the file is larger than {max_bytes} bytes")
                     else:
@@ -377,55 +361,3 @@ def _form_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _result_of(method: str, response: httpx.Response) -> Any:
-    try:
-        envelope = response.json()
-    except ValueError:
-        envelope = None
-    if not isinstance(envelope, dict) or "ok" not in envelope:
-        if response.status_code == 200:
-            raise TelegramError(method, "the response is not a Bot API envelope")
-        raise _http_status_error(method, response.status_code)
-    if envelope["ok"] is True:
-        return envelope.get("result")
-    code = envelope.get("error_code")
-    error_code = code if isinstance(code, int) else response.status_code
-    description = str(envelope.get("description") or f"HTTP {response.status_code}")
-    parameters = envelope.get("parameters")
-    retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
-    raise _error_for(method, error_code, description, retry_after)
-
-
-def _error_for(method: str, error_code: int, description: str, retry_after: Any) -> TelegramError:
-    lowered = description.lower()
-    if error_code == 429:
-        if not isinstance(retry_after, int | float):
-            found = _RETRY_AFTER_RE.search(description)
-            retry_after = int(found.group(1)) if found else 1
-        seconds = float(retry_after)
-        return TelegramRetryAfter(
-            method, description, seconds if math.isfinite(seconds) and seconds >= 0 else 1.0
-        )
-    if error_code == 400:
-        if "message is not modified" in lowered:
-            return TelegramNotModified(method, description, error_code)
-        if "can't parse entities" in lowered or "can't find end" in lowered:
-            return TelegramCantParseEntities(method, description, error_code)
-        if "query is too old" in lowered or "query id is invalid" in lowered:
-            return TelegramQueryTooOld(method, description, error_code)
-        return TelegramBadRequest(method, description, error_code)
-    if error_code == 401:
-        return TelegramUnauthorized(method, description, error_code)
-    if error_code == 403:
-        return TelegramForbidden(method, description, error_code)
-    if error_code == 409:
-        return TelegramConflict(method, description, error_code)
-    if error_code >= 500:
-        return TelegramServerError(method, description, error_code)
-    return TelegramError(method, description, error_code)
-
-
-def _http_status_error(method: str, status: int) -> TelegramError:
-    return _error_for(method, status, f"HTTP {status} without a Bot API answer", None)
