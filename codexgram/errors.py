@@ -3,15 +3,17 @@
 Every error codexgram raises on purpose is a :class:`CodexgramError`. The tree is grouped by *who* failed and
 *whether trying again can help*, because that is what the edges (actors, CLI) decide on:
 
-- ``ConfigError`` / ``InputError``: the operator or the user gave something we cannot use. Say so, in one line.
+- ``ConfigError`` / ``InputError``: the operator or the user gave something we cannot use. Say so, in one
+  line.
 - ``StoreError``: the SQLite file. ``DatabaseTooNew`` is the one a user meets (old code, new file).
-- ``ProtocolError``: a wire broke its rules. ``LocalProtocolError`` means *we* did (a bug), ``RemoteProtocolError``
-  means the peer did (log it, carry on).
+- ``ProtocolError``: a wire broke its rules. ``LocalProtocolError`` means *we* did (a bug),
+  ``RemoteProtocolError`` means the peer did (log it, carry on).
 - ``CodexError``: ``CodexRefused`` is a JSON-RPC error answer (Codex is there and said no);
   ``CodexUnavailable`` means Codex is gone (connection closed, not yet connected, call timed out).
-- ``TelegramError``: mapped from Bot API ``ok:false`` answers and transport failures, each kind its own class
-  so the outbox can decide: wait (``TelegramRetryAfter``), treat as done (``TelegramNotModified``), fall back to
-  plain text (``TelegramCantParseEntities``), retry (``TelegramServerError``, ``TelegramNetworkError``), give up.
+- ``TelegramError``: mapped from Bot API ``ok:false`` answers and transport failures, each kind its own
+  class so the outbox can decide: wait (``TelegramRetryAfter``), treat as done (``TelegramNotModified``),
+  fall back to plain text (``TelegramCantParseEntities``), retry (``TelegramServerError``,
+  ``TelegramNetworkError``), give up.
 - ``ActorError``: the actor runtime (a mailbox that is full or gone).
 
 Error messages never contain the bot token: Telegram errors carry the method name and Telegram's description,

@@ -26,7 +26,7 @@ MAX_BODY = 64 * 2**20
 READ_SIZE = 65536
 
 
-class DropConnection(Exception):  # noqa: N818 - it is an instruction, not an error
+class DropConnection(Exception):  # named as an instruction, not an error: a handler raises it to hang up
     """Raised by a handler to close the connection without answering."""
 
 
