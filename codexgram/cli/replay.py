@@ -1,0 +1,76 @@
+"""``codexgram replay FILE``: play a recorded transcript through the real Codex link and print what a thread
+sees, one line per event (relative time, thread id, event kind, short summary).
+
+The transcript is played by the fake app-server over an in-memory stream; the link re-issues the recorded
+calls and answers approvals as recorded. By default it runs on a virtual clock, so the printed times follow
+the recording but the command returns at once; ``--real-time`` keeps the recorded pacing on the wall clock.
+
+Exit codes: 0 the replay went as recorded, 1 it did not (the mismatches are printed on stderr), 2 the file
+is missing or is not a transcript.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import trio
+import trio.testing
+import typer
+
+from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
+from codexgram.replay.events import describe_event
+from codexgram.replay.harness import ReplayResult, replay_transcript
+from codexgram.replay.transcript import TranscriptError, load_transcript
+
+EXIT_MISMATCH = 1
+EXIT_BAD_FILE = 2
+
+
+def format_event_line(at: float, event: ThreadEvent) -> str:
+    """``   0.123s  <thread id>  <kind>  <summary>`` (``-`` for events that name no thread)."""
+    thread_id = event.thread_id if isinstance(event, CodexEvent | CodexServerRequestEvent) else "-"
+    kind, summary = describe_event(event)
+    return f"{at:8.3f}s  {thread_id}  {kind:<38}  {summary}".rstrip()
+
+
+def replay_command(
+    file: Annotated[
+        Path, typer.Argument(help="A transcript (.jsonl) recorded by scripts/record-transcripts.")
+    ],
+    real_time: Annotated[
+        bool, typer.Option("--real-time", help="Keep the recorded pacing on the wall clock.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Give up after this many (virtual) seconds.")
+    ] = 120.0,
+) -> None:
+    """Replay a transcript through the Codex link and print the events a thread sees."""
+    try:
+        transcript = load_transcript(file)
+    except (OSError, TranscriptError) as exc:
+        typer.echo(f"error: cannot read transcript {file}: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_FILE) from None
+
+    def on_event(at: float, event: ThreadEvent) -> None:
+        typer.echo(format_event_line(at, event))
+
+    play = partial(replay_transcript, transcript, timeout=timeout, on_event=on_event)
+    clock = None if real_time else trio.testing.MockClock(autojump_threshold=0)
+    result: ReplayResult = trio.run(play, clock=clock)
+    if not result.ok:
+        for mismatch in result.mismatches:
+            typer.echo(f"mismatch: {mismatch}", err=True)
+        for problem in result.problems:
+            typer.echo(f"problem: {problem}", err=True)
+        typer.echo(f"replay of {transcript.name} FAILED", err=True)
+        raise typer.Exit(EXIT_MISMATCH)
+    typer.echo(
+        f"replay of {transcript.name} OK: {len(transcript.frames)} frames, {len(result.events)} thread events"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``replay`` command to the ``codexgram`` CLI (called by ``codexgram.cli.main``)."""
+    app.command("replay")(replay_command)

@@ -1,0 +1,62 @@
+"""``codexgram replay FILE`` through typer's CliRunner, on committed transcripts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from codexgram.cli.main import app
+
+TRANSCRIPT_DIR = Path(__file__).parent / "transcripts"
+LINE = re.compile(r"^\s*(\d+\.\d{3})s  (\S+)  (\S+)\s*(.*)$")
+
+
+def test_replay_prints_one_line_per_event_in_time_order() -> None:
+    result = CliRunner().invoke(app, ["replay", str(TRANSCRIPT_DIR / "command-approved.jsonl")])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("replay of command-approved.jsonl OK:")
+    events = [LINE.match(line) for line in lines[:-1]]
+    assert all(events), lines
+    parsed = [m.groups() for m in events if m]
+    times = [float(t) for t, _, _, _ in parsed]
+    assert times == sorted(times)
+    assert times[-1] > 0.1  # the recorded pacing, on the virtual clock
+    kinds = [kind for _, _, kind, _ in parsed]
+    assert "item/commandExecution/requestApproval" in kinds
+    assert kinds[-1] == "turn/completed" or "turn/completed" in kinds
+    thread_ids = {thread for _, thread, _, _ in parsed}
+    assert len(thread_ids) == 1  # every event belongs to the one recorded thread
+    completed = next(summary for _, _, kind, summary in parsed if kind == "turn/completed")
+    assert completed.endswith("completed")
+    assert any("approved-run" in summary for _, _, kind, summary in parsed if kind == "item/completed")
+
+
+def test_replay_of_a_missing_file_exits_2() -> None:
+    result = CliRunner().invoke(app, ["replay", str(TRANSCRIPT_DIR / "no-such.jsonl")])
+    assert result.exit_code == 2
+    assert "cannot read transcript" in result.stderr
+
+
+def test_replay_of_a_broken_transcript_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"dir": "send", "t": 0, "msg": {"method": "initialized"}}\nnot json\n')
+    result = CliRunner().invoke(app, ["replay", str(broken)])
+    assert result.exit_code == 2
+    assert "broken.jsonl:2: not JSON" in result.stderr
+
+
+def test_replay_where_the_link_strays_exits_1(tmp_path: Path) -> None:
+    # Pretend the recorded client sent "initialised": the link sends "initialized", which the transcript
+    # does not expect, and the server keeps waiting for the recorded notification.
+    source = (TRANSCRIPT_DIR / "plain-turn.jsonl").read_text()
+    assert source.count('"method": "initialized"') == 1
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text(source.replace('"method": "initialized"', '"method": "initialised"'))
+    result = CliRunner().invoke(app, ["replay", "--timeout", "30", str(edited)])
+    assert result.exit_code == 1
+    assert "mismatch: unexpected notification initialized" in result.stderr
+    assert re.search(r"waiting for: frame \d+: notification initialised", result.stderr)
+    assert "replay of edited.jsonl FAILED" in result.stderr
