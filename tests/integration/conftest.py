@@ -6,8 +6,8 @@
 - ``codex_home``: a temp CODEX_HOME whose only provider is ``mock_model``.
 - ``app_server``: a running ``codex app-server --listen unix://...``
   (:class:`~codexgram.testing.codex_server.AppServer`: ``.socket_path``, ``.workspace``, ``.kill()``,
-  ``.start()``, ``.restart()``); stopped at the end of the test, and its stderr tail is printed when the test
-  fails (pytest shows captured output of failing tests).
+  ``.start()``, ``.restart()``); stopped at the end of the test; its stderr tail is printed at teardown,
+  which pytest shows for failing tests only.
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ async def app_server(codex_bin: Path, codex_home: Path, tmp_path: Path) -> Async
             workspace=workspace,
             stderr_path=stderr_path,
         ) as server:
-            try:
-                yield server
-            except BaseException:
-                print(f"--- codex app-server stderr (tail) ---\n{server.stderr_tail()}")
-                raise
+            yield server
+            # pytest shows captured output only for failing tests: there, this is the server's side of it.
+            print(f"--- codex app-server stderr ({stderr_path}), tail ---\n{server.stderr_tail()}")
