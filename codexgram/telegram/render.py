@@ -50,7 +50,12 @@ _LINK_SCHEMES = ("http://", "https://", "tg://", "mailto:")
 _LANGUAGE = re.compile(r"^[A-Za-z0-9_+#.-]{1,32}$")
 _TAG = re.compile(r"<[^>]*>")
 
-_parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+# markdown-it stops parsing (and drops the rest) past this many nested blocks; we render such input as plain
+# text instead, so nothing is lost.
+_MAX_NESTING = 40
+_parser = MarkdownIt("commonmark", {"html": False, "maxNesting": _MAX_NESTING}).enable(
+    ["table", "strikethrough"]
+)
 
 
 def escape(text: str) -> str:
@@ -72,9 +77,19 @@ def html_to_plain(markup: str) -> str:
 
 
 def markdown_to_html(markdown: str) -> str:
-    """Render Markdown to one Telegram HTML string (not split)."""
-    root = SyntaxTreeNode(_parser.parse(markdown))
-    return "\n\n".join(block for block in _blocks(root.children, quoted=False) if block)
+    """Render Markdown to one Telegram HTML string (not split).
+
+    Pathological nesting (blocks nested deeper than markdown-it parses, or emphasis nested deeper than
+    Python's recursion limit) is rendered as the escaped Markdown text instead: never an error, nothing
+    dropped."""
+    try:
+        tokens = _parser.parse(markdown)
+        if any(token.level >= _MAX_NESTING - 1 for token in tokens):
+            return escape(markdown.strip())
+        root = SyntaxTreeNode(tokens)
+        return "\n\n".join(block for block in _blocks(root.children, quoted=False) if block)
+    except RecursionError:
+        return escape(markdown.strip())
 
 
 def render_chunks(markdown: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

@@ -151,3 +151,19 @@ def test_progress_shows_everything_or_the_latest_part() -> None:
     assert text.startswith("…\n")
     assert text.rstrip().endswith("step 99: " + "done " * 19 + "done")
     assert len(text) > 250  # several trailing chunks, not just the last scrap
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "> " * 60 + "deep quote",
+        "- " * 60 + "deep list",
+        "*" * 3000 + "deep emphasis" + "*" * 3000,
+        "[" * 3000 + "deep brackets" + "]" * 3000,
+    ],
+)
+def test_pathological_nesting_never_fails_nor_drops_text(markdown: str) -> None:
+    chunks = render_chunks(markdown)
+    assert chunks
+    text = "".join(parse_html(chunk)[0] for chunk in chunks)
+    assert "deep" in text
