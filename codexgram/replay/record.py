@@ -125,13 +125,21 @@ async def drive_scenario(link: CodexLink, scenario: Scenario, workspace: Path) -
     link.unsubscribe(thread_id)
 
 
-async def record_scenario(scenario: Scenario, *, codex_bin: Path, out_dir: Path) -> Path:
-    """Record one scenario into ``out_dir/<name>.jsonl`` with a fresh mock model and app-server."""
+async def record_scenario(
+    scenario: Scenario, *, codex_bin: Path, out_dir: Path, sandbox_root: Path | None = None
+) -> Path:
+    """Record one scenario into ``out_dir/<name>.jsonl`` with a fresh mock model and app-server.
+
+    ``sandbox_root`` keeps CODEX_HOME, the workspace and the server's stderr there (default: a temp dir,
+    deleted afterwards), so a test can look at what the turn did to the workspace.
+    """
     path = out_dir / f"{scenario.name}.jsonl"
     with trio.fail_after(SCENARIO_TIMEOUT):
         async with trio.open_nursery() as nursery:
             model = await nursery.start(run_mock_model)
-            async with open_codex_sandbox(codex_bin, model_base_url=model.base_url) as server:
+            async with open_codex_sandbox(
+                codex_bin, model_base_url=model.base_url, root=sandbox_root
+            ) as server:
                 with JsonlRecorder(path) as recorder:
                     await _with_link(
                         partial(drive_scenario, scenario=scenario, workspace=server.workspace),

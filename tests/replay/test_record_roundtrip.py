@@ -1,0 +1,72 @@
+"""Record every scenario from the real codex binary now, then replay the fresh transcript through the link.
+
+This keeps the recording driver honest in CI (it is what produced the committed transcripts), checks the
+scenarios still behave as documented with the pinned binary, and that a fresh recording replays green.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codexgram.replay.harness import replay_transcript
+from codexgram.replay.record import SCENARIOS, Scenario, record_scenario
+from codexgram.replay.transcript import Transcript, load_transcript
+from codexgram.testing.codex_server import AppServerError, find_codex_binary
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def codex_binary() -> Path:
+    try:
+        return find_codex_binary()
+    except AppServerError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def turn_status(transcript: Transcript) -> str:
+    [completed] = [f for f in transcript.received() if f.method == "turn/completed"]
+    status: str = completed.msg["params"]["turn"]["status"]
+    return status
+
+
+def completed_items(transcript: Transcript, item_type: str) -> list[dict[str, object]]:
+    return [
+        f.msg["params"]["item"]
+        for f in transcript.received()
+        if f.method == "item/completed" and f.msg["params"]["item"]["type"] == item_type
+    ]
+
+
+EXPECTED_STATUS = {
+    "plain-turn": "completed",
+    "command-approved": "completed",
+    "command-declined": "completed",
+    "file-change-approved": "completed",
+    "interrupt-slow-stream": "interrupted",
+    "interrupt-pending-approval": "interrupted",
+    "upstream-failure": "failed",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+async def test_record_then_replay(scenario: Scenario, codex_binary: Path, tmp_path: Path) -> None:
+    path = await record_scenario(
+        scenario, codex_bin=codex_binary, out_dir=tmp_path, sandbox_root=tmp_path / "sandbox"
+    )
+    transcript = load_transcript(path)
+    assert turn_status(transcript) == EXPECTED_STATUS[scenario.name]
+    workspace = tmp_path / "sandbox" / "workspace"
+    if scenario.name == "command-approved":
+        [command] = completed_items(transcript, "commandExecution")
+        assert command["status"] == "completed"
+        assert "approved-run" in str(command["aggregatedOutput"])
+    if scenario.name == "command-declined":
+        [command] = completed_items(transcript, "commandExecution")
+        assert command["status"] == "declined"
+    if scenario.name == "file-change-approved":
+        assert (workspace / "notes.txt").read_text() == "hello from codex\n"
+    result = await replay_transcript(transcript, time_scale=0.0, timeout=30)
+    result.check()
