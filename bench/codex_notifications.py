@@ -1,9 +1,10 @@
 """Notifications per second through the pure Codex pipeline: peer.receive_text -> thread_id_of -> decode.
 
-A delta storm: by default 100,000 ``item/agentMessage/delta`` frames of the exact shape codex 0.169.0 sends
-(``{"method", "params": {threadId, turnId, itemId, delta}, "emittedAtMs"}``) spread over 10 threads, with an
-``item/started``/``item/completed`` pair per reply. With ``--transcript FILE`` the frames are instead the
-received (``"dir": "recv"``) frames of a recorded JSONL transcript, repeated until ``--frames`` is reached.
+A delta storm: by default 100,000 ``item/agentMessage/delta`` frames spread over 10 threads, with an
+``item/started``/``item/completed`` pair per 200-delta reply, each a copy of the frame codex 0.169.0 sent in
+the recorded transcript ``tests/replay/transcripts/plain-turn.jsonl`` (ids and text replaced). With
+``--transcript FILE`` the frames are instead the received (``"dir": "recv"``) notifications of a recorded
+JSONL transcript, repeated until ``--frames`` is reached.
 ``--lifecycle`` also feeds every decoded notification to the owning thread's ThreadLifecycle (what a
 ThreadActor does), to show the cost of transcript assembly.
 
@@ -43,36 +44,62 @@ WORDS = [
 ]
 
 
-def synthetic_frames(count: int, threads: int) -> list[str]:
-    """Frames of a reply storm: per thread a turn whose agent message streams in many deltas."""
+TEMPLATE_TRANSCRIPT = (
+    Path(__file__).resolve().parents[1] / "tests" / "replay" / "transcripts" / "plain-turn.jsonl"
+)
+
+
+def recorded_templates(path: Path) -> dict[str, dict[str, Any]]:
+    """The first item/started, item/agentMessage/delta and item/completed frames of an agent message, exactly
+    as codex 0.169.0 sent them in a recorded transcript."""
+    templates: dict[str, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        msg = json.loads(line)["msg"]
+        method = msg.get("method")
+        item = msg.get("params", {}).get("item", {})
+        if method == "item/agentMessage/delta" or (item.get("type") == "agentMessage"):
+            templates.setdefault(method, msg)
+    return templates
+
+
+def built_in_templates() -> dict[str, dict[str, Any]]:
+    base = {"threadId": "t", "turnId": "u"}
+    item = {"type": "agentMessage", "id": "m", "text": "", "phase": None, "memoryCitation": None}
+    return {
+        "item/started": {"method": "item/started", "params": {**base, "item": item, "startedAtMs": 1}},
+        "item/agentMessage/delta": {
+            "method": "item/agentMessage/delta",
+            "params": {**base, "itemId": "m", "delta": "x"},
+            "emittedAtMs": 1,
+        },
+        "item/completed": {"method": "item/completed", "params": {**base, "item": item, "completedAtMs": 1}},
+    }
+
+
+def synthetic_frames(count: int, threads: int, templates: dict[str, dict[str, Any]]) -> list[str]:
+    """Frames of a reply storm: per thread a turn whose agent message streams in 200 deltas, each frame a
+    copy of a template with the ids and text replaced."""
+
+    def frame(method: str, thread_id: str, turn_id: str, item_id: str, **changes: Any) -> str:
+        msg = json.loads(json.dumps(templates[method]))
+        params = msg["params"]
+        params.update(threadId=thread_id, turnId=turn_id)
+        if "item" in params:
+            params["item"].update(id=item_id, **changes)
+        else:
+            params.update(itemId=item_id, **changes)
+        return json.dumps(msg)
+
     frames: list[str] = []
-    emitted = 1_763_700_000_000
     per_reply = 200
     reply = 0
     while len(frames) < count:
         thread_id = f"019a{reply % threads:04x}-7c1e-7f30-9d7a-5b8e6c1d2f3a"
         turn_id, item_id = f"turn-{reply}", f"msg_{reply:08x}"
-        base = {"threadId": thread_id, "turnId": turn_id}
-        item = {"type": "agentMessage", "id": item_id, "text": "", "phase": None, "memoryCitation": None}
-        frames.append(
-            json.dumps({"method": "item/started", "params": {**base, "item": item, "startedAtMs": emitted}})
-        )
-        text = []
-        for i in range(per_reply):
-            delta = WORDS[i % len(WORDS)]
-            text.append(delta)
-            params = {**base, "itemId": item_id, "delta": delta}
-            frames.append(
-                json.dumps(
-                    {"method": "item/agentMessage/delta", "params": params, "emittedAtMs": emitted + i}
-                )
-            )
-        done = {**item, "text": "".join(text)}
-        frames.append(
-            json.dumps(
-                {"method": "item/completed", "params": {**base, "item": done, "completedAtMs": emitted}}
-            )
-        )
+        frames.append(frame("item/started", thread_id, turn_id, item_id, text=""))
+        text = [WORDS[i % len(WORDS)] for i in range(per_reply)]
+        frames += [frame("item/agentMessage/delta", thread_id, turn_id, item_id, delta=d) for d in text]
+        frames.append(frame("item/completed", thread_id, turn_id, item_id, text="".join(text)))
         reply += 1
     return frames[:count]
 
@@ -120,8 +147,11 @@ def main() -> None:
         frames = transcript_frames(args.transcript, args.frames)
         source = f"transcript {args.transcript}"
     else:
-        frames = synthetic_frames(args.frames, args.threads)
-        source = f"synthetic delta storm over {args.threads} threads"
+        recorded = TEMPLATE_TRANSCRIPT.exists()
+        templates = recorded_templates(TEMPLATE_TRANSCRIPT) if recorded else built_in_templates()
+        frames = synthetic_frames(args.frames, args.threads, templates)
+        shape = f"frame shapes from {TEMPLATE_TRANSCRIPT.name}" if recorded else "built-in frame shapes"
+        source = f"delta storm over {args.threads} threads, {shape}"
     best = min(run(frames, args.lifecycle)[0] for _ in range(args.repeat))
     _, routed = run(frames, args.lifecycle)
     stages = "peer + routing + decode" + (" + lifecycle" if args.lifecycle else "")
