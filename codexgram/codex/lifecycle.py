@@ -253,7 +253,10 @@ class ThreadLifecycle:
         """Apply a decoded notification of any thread (others are ignored)."""
         if isinstance(note, n.UnknownNotification | n.ThreadStarted):
             return []
-        if getattr(note, "thread_id", None) != self.thread_id:
+        thread_id = getattr(note, "thread_id", None)
+        if thread_id is None:
+            return []  # global news (configWarning, deprecationNotice, ...): not about a turn
+        if thread_id != self.thread_id:
             return [Ignored(reason=f"{note.METHOD} of another thread")]
         if isinstance(note, n.ThreadStatusChanged):
             return [StatusChanged(status=note.status)]

@@ -204,6 +204,7 @@ def test_thread_started_after_the_response_is_harmless() -> None:
     thread = {"id": T, "preview": "", "cwd": "/w", "status": {"type": "idle"}, "createdAt": 1, "updatedAt": 1}
     assert lc.on_notification(decode_notification("thread/started", {"thread": thread})) == []
     assert lc.on_notification(decode_notification("account/rateLimits/updated", {"x": 1})) == []
+    assert lc.on_notification(decode_notification("configWarning", {"summary": "s"})) == []
     assert state(lc) is TurnState.RUNNING
 
 
