@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 import trio_websocket
 
-from codexgram.testing.codex_server import AppServer
+from codexgram.testing.codex_server import AppServer, AppServerError, find_codex_binary
 from codexgram.testing.mock_model import MockModel
 
 pytestmark = pytest.mark.integration
@@ -143,3 +144,37 @@ async def test_restart_is_a_clean_stop_and_start(app_server: AppServer) -> None:
         assert app_server.pid != first_pid
         async with connected(app_server) as client:
             await handshake(client)
+
+
+def test_missing_npm_fails_with_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CODEXGRAM_CODEX_BIN", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(AppServerError, match="npm is not on PATH") as caught:
+        find_codex_binary(cache_dir=tmp_path / "cache")
+    assert f"npm install --prefix {tmp_path / 'cache'} @openai/codex@0.169.0" in str(caught.value)
+
+
+def test_a_configured_binary_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEXGRAM_CODEX_BIN", str(tmp_path / "nope"))
+    with pytest.raises(AppServerError, match=r"CODEXGRAM_CODEX_BIN=.* is not a file"):
+        find_codex_binary()
+
+
+async def test_a_server_that_exits_at_start_reports_its_stderr(tmp_path: Path) -> None:
+    fake_codex = tmp_path / "codex"
+    fake_codex.write_text("#!/bin/sh\necho 'error: config.toml is broken' >&2\nexit 3\n")
+    fake_codex.chmod(0o755)
+    server = AppServer(
+        codex_bin=fake_codex,
+        codex_home=tmp_path,
+        socket_path=tmp_path / "s.sock",
+        workspace=tmp_path,
+        stderr_path=tmp_path / "stderr",
+    )
+    try:
+        with trio.fail_after(20), pytest.raises(AppServerError, match="exited with 3") as caught:
+            await server.start()
+        assert "config.toml is broken" in str(caught.value)
+        assert not server.running
+    finally:
+        await server.stop()
