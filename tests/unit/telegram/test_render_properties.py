@@ -43,6 +43,8 @@ _fragments = st.one_of(
     st.builds(lambda n: "x" * n, st.integers(0, 300)),  # long lines with no spaces
     st.builds(lambda n: "😀" * n, st.integers(0, 120)),  # astral characters across boundaries
     st.builds(lambda w: f"<div>{w}</div><b>raw html</b>", _words),
+    st.builds(lambda n, w: "> " * n + w, st.integers(1, 60), _words),  # nesting past markdown-it's limit
+    st.builds(lambda n, w: "*" * n + w + "*" * n, st.sampled_from([3, 30, 1200]), _words),  # recursion limit
 )
 markdown_documents = st.lists(_fragments, max_size=12).map("\n\n".join)
 
