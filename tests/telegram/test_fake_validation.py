@@ -224,3 +224,35 @@ async def test_text_is_trimmed_after_parsing_and_entities_follow(fake: FakeTeleg
     assert body["result"]["text"] == "bold tail"
     assert body["result"]["entities"] == [{"type": "bold", "offset": 0, "length": 4}]
     assert fake.validation_errors == []
+
+
+@pytest.mark.parametrize(
+    ("button", "error"),
+    [
+        ({"text": "just text"}, "Text buttons are unallowed in the inline keyboard"),
+        ({"text": "two", "callback_data": "x", "url": "https://example.org"}, "more than one action"),
+    ],
+)
+async def test_inline_buttons_need_exactly_one_action(
+    fake: FakeTelegram, button: dict[str, Any], error: str
+) -> None:
+    markup = {"inline_keyboard": [[button]]}
+    status, body = await post_json(
+        fake, "sendMessage", {"chat_id": CHAT, "text": "hi", "reply_markup": markup}
+    )
+    assert status == 400
+    assert error in body["description"]
+    assert len(fake.validation_errors) == 1
+    assert fake.bot_messages(CHAT) == []
+
+
+async def test_uploads_over_50_mb_are_too_large(fake: FakeTelegram) -> None:
+    async with httpx.AsyncClient(base_url=fake.base_url, timeout=60) as http:
+        response = await http.post(
+            f"/bot{fake.token}/sendDocument",
+            data={"chat_id": str(CHAT)},
+            files={"document": ("big.bin", b"\0" * (50 * 2**20 + 1), "application/octet-stream")},
+        )
+    assert response.status_code == 413
+    assert response.json()["description"] == "Request Entity Too Large"
+    assert fake.state.files == {}

@@ -173,6 +173,7 @@ class BotMethods:
         text, entities = self._formatted(
             params["text"], params, entities_key="entities", limit=4096, minimum=1, what="message text"
         )
+        markup = _inline_markup(params)
         self._admit(chat_id, now)
         message = FakeMessage(
             chat_id=chat_id,
@@ -183,7 +184,7 @@ class BotMethods:
             sent_at=now,
             text=text,
             entities=entities,
-            reply_markup=_inline_markup(params),
+            reply_markup=markup,
         )
         return self.state.message_json(self.state.add_message(message))
 
@@ -253,17 +254,8 @@ class BotMethods:
                 raise ApiError(413, "Request Entity Too Large")
             if not document.data:
                 raise bad_request("file must be non-empty", violation=True)
-            stored = self.state.store_file(
-                document.data,
-                folder="documents",
-                file_name=document.filename,
-                mime_type=document.content_type,
-            )
-        else:
-            found = self.state.files.get(str(document))
-            if found is None:
-                raise bad_request("wrong file identifier/HTTP URL specified")
-            stored = found
+        elif str(document) not in self.state.files:
+            raise bad_request("wrong file identifier/HTTP URL specified")
         caption: str | None = None
         entities: tuple[Mapping[str, Any], ...] = ()
         if params.get("caption"):
@@ -275,7 +267,17 @@ class BotMethods:
                 minimum=0,
                 what="message caption",
             )
+        markup = _inline_markup(params)
         self._admit(chat_id, now)
+        if isinstance(document, UploadedFile):
+            stored = self.state.store_file(
+                document.data,
+                folder="documents",
+                file_name=document.filename,
+                mime_type=document.content_type,
+            )
+        else:
+            stored = self.state.files[str(document)]
         doc: dict[str, Any] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id}
         if stored.file_name:
             doc["file_name"] = stored.file_name
@@ -292,7 +294,7 @@ class BotMethods:
             caption=caption,
             entities=entities,
             document=doc,
-            reply_markup=_inline_markup(params),
+            reply_markup=markup,
         )
         return self.state.message_json(self.state.add_message(message))
 
@@ -339,11 +341,29 @@ class BotMethods:
         return [dict(u) for u in self.state.updates[:limit]]
 
 
+# Fields of an InlineKeyboardButton that are not its action ("exactly one of the others must be used").
+_BUTTON_DECORATION = frozenset({"text", "icon_custom_emoji_id", "style"})
+
+
 def _inline_markup(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The inline keyboard of a request (None: no keyboard, which removes one on edits)."""
     markup = params.get("reply_markup")
-    if isinstance(markup, dict) and "inline_keyboard" in markup:
-        return markup if markup["inline_keyboard"] else None
-    return None
+    if not (isinstance(markup, dict) and "inline_keyboard" in markup):
+        return None
+    for row in markup["inline_keyboard"]:
+        for button in row:
+            actions = set(button) - _BUTTON_DECORATION
+            if not actions:
+                raise bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                    violation=True,
+                )
+            if len(actions) > 1:
+                named = ", ".join(sorted(actions))
+                raise bad_request(
+                    f"can't parse inline keyboard button: more than one action ({named})", violation=True
+                )
+    return markup if markup["inline_keyboard"] else None
 
 
 def _trimmed(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
