@@ -222,7 +222,9 @@ def _table(node: SyntaxTreeNode) -> str:
 # --- inline ------------------------------------------------------------------------------------------------
 
 
-def _inline(node: SyntaxTreeNode) -> str:
+def _inline(node: SyntaxTreeNode, *, in_link: bool = False) -> str:
+    """``in_link``: inside a link's text, where links and images give only their text (Telegram links do not
+    nest)."""
     kind = node.type
     if kind == "text":
         return escape(node.content)
@@ -232,9 +234,8 @@ def _inline(node: SyntaxTreeNode) -> str:
         return f"<code>{escape(node.content)}</code>"
     if kind == "html_inline":
         return escape(node.content)
-    if kind in ("inline", "paragraph"):
-        return "".join(_inline(child) for child in node.children)
-    inner = "".join(_inline(child) for child in node.children)
+    nested = in_link or kind in ("link", "image")
+    inner = "".join(_inline(child, in_link=nested) for child in node.children)
     if kind == "em":
         return f"<i>{inner}</i>"
     if kind == "strong":
@@ -242,10 +243,10 @@ def _inline(node: SyntaxTreeNode) -> str:
     if kind == "s":
         return f"<s>{inner}</s>"
     if kind == "link":
-        return _link(str(node.attrs.get("href", "")), inner)
+        return inner if in_link else _link(str(node.attrs.get("href", "")), inner)
     if kind == "image":
         alt = inner or "image"
-        return _link(str(node.attrs.get("src", "")), alt)
+        return alt if in_link else _link(str(node.attrs.get("src", "")), alt)
     return inner
 
 

@@ -52,6 +52,10 @@ def test_links_only_for_safe_schemes() -> None:
     assert markdown_to_html("[mail](mailto:a@b.c)") == '<a href="mailto:a@b.c">mail</a>'
     assert markdown_to_html("[a](/relative) [b](ftp://x)") == "a b"
     assert markdown_to_html("![a cat](https://e.org/cat.png)") == '<a href="https://e.org/cat.png">a cat</a>'
+    # Links do not nest in Telegram: an image inside a link gives its alt text.
+    assert markdown_to_html("[![logo](https://e.org/l.png) home](https://e.org)") == (
+        '<a href="https://e.org">logo home</a>'
+    )
 
 
 def test_headings_lists_quotes_rules() -> None:
