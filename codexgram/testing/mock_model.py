@@ -7,7 +7,8 @@ streams is chosen by a *marker* in the last user message, so tests read like wha
 ==========================  ==================================================================================
 user text contains          the model ...
 ==========================  ==================================================================================
-(no marker)                 streams ``You said: <text>`` in many small deltas (the default; deterministic)
+(no marker)                 streams ``You said: <text>`` in many small deltas (the default; deterministic);
+                            `` (with N image(s))`` is appended when the message carries images
 ``[[shell:CMD]]``           calls ``exec_command`` with ``CMD`` asking for escalated permissions (with a
                             justification), so codex asks for a command approval under ``on-request`` or
                             ``untrusted``; once the ``function_call_output`` comes back it answers
@@ -50,6 +51,7 @@ DEFAULT_DELTA_SIZE = 4  # characters per delta: many deltas even for short answe
 SLOW_DELTAS = 20
 RESPONSES_PATH = "/v1/responses"
 
+_IMAGE_TAG = re.compile(r"</?image\b[^>]*>")
 _MARKER = re.compile(r"\[\[(shell|patch|slow|fail)(?::(.*?))?\]\]", re.DOTALL)
 
 
@@ -85,15 +87,28 @@ Reply = TextReply | ToolCallReply | FailReply
 
 def last_user_text(body: Mapping[str, Any]) -> str:
     """The text of the newest user message in a Responses request body ("" if there is none)."""
+    parts = _last_user_parts(body)
+    if isinstance(parts, str):
+        return parts
+    texts = (str(p.get("text", "")) for p in parts if p.get("type") == "input_text")
+    # codex wraps each image in text parts `<image name=[Image #1] path="...">` ... `</image>`: not user text
+    return "".join(text for text in texts if not _IMAGE_TAG.fullmatch(text.strip()))
+
+
+def last_user_image_count(body: Mapping[str, Any]) -> int:
+    """How many images (``input_image`` parts) the newest user message carries."""
+    parts = _last_user_parts(body)
+    return 0 if isinstance(parts, str) else sum(1 for p in parts if p.get("type") == "input_image")
+
+
+def _last_user_parts(body: Mapping[str, Any]) -> str | list[dict[str, Any]]:
     for item in reversed(_input_items(body)):
         if item.get("type", "message") == "message" and item.get("role") == "user":
             parts = item.get("content") or []
             if isinstance(parts, str):
                 return parts
-            return "".join(
-                str(p.get("text", "")) for p in parts if isinstance(p, dict) and p.get("type") == "input_text"
-            )
-    return ""
+            return [p for p in parts if isinstance(p, dict)]
+    return []
 
 
 def pending_tool_output(body: Mapping[str, Any]) -> str | None:
@@ -119,7 +134,9 @@ def plan_reply(body: Mapping[str, Any], *, call_number: int) -> Reply:
         prefix = "Patch result" if kind == "patch" else "Command output"
         return TextReply(text=f"{prefix}: {output.strip()}")
     if match is None:
-        return TextReply(text=f"You said: {text}")
+        images = last_user_image_count(body)
+        attached = f" (with {images} image{'s' if images > 1 else ''})" if images else ""
+        return TextReply(text=f"You said: {text}{attached}")
     kind, arg = match.group(1), match.group(2) or ""
     if kind == "fail":
         return FailReply()

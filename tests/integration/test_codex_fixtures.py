@@ -7,6 +7,8 @@ link code built on top of them.
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -118,6 +120,40 @@ async def test_plain_turn_streams_deltas_that_equal_the_final_text(
     assert finals == [f"You said: {text}"]
     assert "".join(deltas) == finals[0]
     assert mock_model.user_texts()[-1] == text
+
+
+def tiny_png() -> bytes:
+    """A valid 2x2 red PNG (codex decodes images before sending them to the model)."""
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_a_local_image_reaches_the_mock_model(app_server: AppServer, mock_model: MockModel) -> None:
+    image = app_server.workspace / "red.png"
+    image.write_bytes(tiny_png())
+    with trio.fail_after(30):
+        async with connected(app_server) as client:
+            await handshake(client)
+            started, _ = await client.call("thread/start", {"cwd": str(app_server.workspace)})
+            user_input = [
+                {"type": "text", "text": "look", "text_elements": []},
+                {"type": "localImage", "path": str(image)},
+            ]
+            await client.call("turn/start", {"threadId": started["thread"]["id"], "input": user_input})
+            completed, _ = await client.until("turn/completed")
+    assert completed["params"]["turn"]["status"] == "completed"
+    [message] = completed["params"]["turn"]["items"]
+    assert message["text"] == "You said: look (with 1 image)"
 
 
 async def test_kill_breaks_the_connection_and_start_serves_again(app_server: AppServer) -> None:

@@ -114,3 +114,15 @@ def test_plan_uses_the_newest_user_message() -> None:
     body["input"].insert(0, old)
     assert plan_reply(body, call_number=1) == TextReply(text="You said: second")
     assert isinstance(plan_reply(user_body("[[fail]]"), call_number=1), FailReply)
+
+
+def test_images_are_counted_and_their_wrappers_are_not_user_text() -> None:
+    parts = [
+        {"type": "input_text", "text": "what is this?"},
+        {"type": "input_text", "text": '<image name=[Image #1] path="/w/a.png">'},
+        {"type": "input_image", "image_url": "data:image/png;base64,AAAA"},
+        {"type": "input_text", "text": "</image>"},
+        {"type": "input_image", "image_url": "data:image/png;base64,BBBB"},
+    ]
+    body = {"input": [{"type": "message", "role": "user", "content": parts}]}
+    assert plan_reply(body, call_number=1) == TextReply(text="You said: what is this? (with 2 images)")
