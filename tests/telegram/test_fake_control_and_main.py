@@ -63,6 +63,14 @@ async def test_control_api_schedules_faults(fake_telegram: FakeTelegram) -> None
         unknown = await http.post("/_test/faults", json={"kind": "meteor"})
         assert unknown.status_code == 400
         assert (await http.post("/_test/flood", json={"enabled": False})).json() == {"ok": True}
+        await http.post("/_test/user/sendText", json={"chat_id": CHAT, "text": "hi"})
+        assert (await http.post("/_test/user/blockBot", json={"chat_id": CHAT})).status_code == 200
+        blocked = await http.post(
+            f"/bot{fake_telegram.token}/sendMessage", json={"chat_id": CHAT, "text": "x"}
+        )
+        assert blocked.status_code == 403
+        joined = await http.post("/_test/user/addBotToGroup", json={"chat_id": -100777})
+        assert joined.json()["update"]["my_chat_member"]["chat"]["id"] == -100777
     assert fake_telegram.flood.enabled is False
 
 

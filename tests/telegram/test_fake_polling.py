@@ -163,3 +163,22 @@ async def test_group_channel_and_stranger_messages_arrive_as_telegram_sends_them
     assert stranger["message"]["entities"] == [{"type": "bot_command", "offset": 0, "length": 25}]
     for update in body["result"]:
         assert fake_telegram.spec.check_object("Update", update) == []
+
+
+async def test_user_edits_and_the_bot_joining_a_group_arrive_as_updates(fake_telegram: FakeTelegram) -> None:
+    sent = fake_telegram.user_sends_text(CHAT, "/new fix it")
+    assert sent is not None
+    sent["message"]["text"] = "changed by the test"  # the test's copy; the bot still gets the original
+    fake_telegram.user_edits_text(CHAT, sent["message"]["message_id"], "/new fix it properly")
+    fake_telegram.bot_added_to_group(-100321, by_user_id=55, chat_type="supergroup")
+    _, body = await get_updates(fake_telegram)
+    original, edited, joined = body["result"]
+    assert original["message"]["text"] == "/new fix it"
+    assert edited["edited_message"]["text"] == "/new fix it properly"
+    assert edited["edited_message"]["edit_date"] >= edited["edited_message"]["date"]
+    assert joined["my_chat_member"]["new_chat_member"]["status"] == "member"
+    assert joined["my_chat_member"]["from"]["id"] == 55
+    for update in body["result"]:
+        assert fake_telegram.spec.check_object("Update", update) == []
+    with pytest.raises(ValueError, match="no text message"):
+        fake_telegram.user_edits_text(CHAT, 999, "x")

@@ -82,6 +82,13 @@ _USER_ACTIONS: dict[str, Callable[[FakeTelegram, dict[str, Any]], Any]] = {
         user_id=b.get("user_id"),
         chat_type=b.get("chat_type", "private"),
     ),
+    "editText": lambda fake, b: fake.user_edits_text(int(b["chat_id"]), int(b["message_id"]), str(b["text"])),
+    "addBotToGroup": lambda fake, b: fake.bot_added_to_group(
+        int(b["chat_id"]),
+        by_user_id=int(b.get("by_user_id", 4242001)),
+        chat_type=str(b.get("chat_type", "group")),
+    ),
+    "blockBot": lambda fake, b: fake.user_blocks_bot(int(b["chat_id"]), blocked=bool(b.get("blocked", True))),
     "pressButton": lambda fake, b: fake.user_presses_button(
         int(b["chat_id"]),
         int(b["message_id"]),

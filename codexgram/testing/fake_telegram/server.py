@@ -13,6 +13,7 @@ still checked).
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import time
@@ -97,7 +98,7 @@ class FakeTelegram:
 
     def _queued(self, update: dict[str, Any] | None) -> dict[str, Any] | None:
         self._wake()
-        return update
+        return copy.deepcopy(update)  # the test's copy: changing it must not change what the bot receives
 
     def user_sends_text(
         self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = "private"
@@ -168,6 +169,22 @@ class FakeTelegram:
         return self._queued(
             user_api.user_presses_button(
                 self.state, chat_id, message_id, data, now=trio.current_time(), user_id=user_id, strict=strict
+            )
+        )
+
+    def user_edits_text(self, chat_id: int, message_id: int, text: str) -> dict[str, Any] | None:
+        """The user edits their message ``message_id``: an ``edited_message`` update."""
+        return self._queued(
+            user_api.user_edits_text(self.state, chat_id, message_id, text, now=trio.current_time())
+        )
+
+    def bot_added_to_group(
+        self, chat_id: int, *, by_user_id: int = user_api.DEFAULT_GROUP_MEMBER, chat_type: str = "group"
+    ) -> dict[str, Any] | None:
+        """Someone adds the bot to a group: a ``my_chat_member`` update."""
+        return self._queued(
+            user_api.bot_added_to_group(
+                self.state, chat_id, now=trio.current_time(), by_user_id=by_user_id, chat_type=chat_type
             )
         )
 

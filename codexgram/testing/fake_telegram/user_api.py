@@ -174,3 +174,39 @@ def user_presses_button(
     if message is not None and not message.deleted:
         payload["message"] = state.message_json(message)
     return state.push_update("callback_query", payload)
+
+
+def user_edits_text(
+    state: TelegramState, chat_id: int, message_id: int, text: str, *, now: float
+) -> dict[str, Any] | None:
+    """The user edits one of their text messages: an ``edited_message`` (``edited_channel_post``) update."""
+    message = state.messages.get(chat_id, {}).get(message_id)
+    if message is None or message.from_bot or message.text is None or message.deleted:
+        raise ValueError(f"no text message {message_id} of the user in chat {chat_id} to edit")
+    edited = state.replace_message(message, now, text=text, entities=tuple(command_entities(text)))
+    kind = "edited_channel_post" if state.chats[chat_id].type == "channel" else "edited_message"
+    return state.push_update(kind, state.message_json(edited))
+
+
+def bot_added_to_group(
+    state: TelegramState,
+    chat_id: int,
+    *,
+    now: float,
+    by_user_id: int = DEFAULT_GROUP_MEMBER,
+    chat_type: str = "group",
+) -> dict[str, Any] | None:
+    """Someone adds the bot to a group: a ``my_chat_member`` update (left -> member)."""
+    if chat_type not in ("group", "supergroup") or chat_id >= 0:
+        raise ValueError("the bot is added to a group or supergroup, whose id is negative")
+    chat = state.ensure_chat(chat_id, chat_type)
+    state.users.setdefault(by_user_id, user_json(by_user_id))
+    bot = dict(state.bot_user)
+    payload = {
+        "chat": chat.to_json(),
+        "from": state.users[by_user_id],
+        "date": state.date(now),
+        "old_chat_member": {"status": "left", "user": bot},
+        "new_chat_member": {"status": "member", "user": bot},
+    }
+    return state.push_update("my_chat_member", payload)
