@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import trio
+import trio.testing
 from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_server_stream
 
+from codexgram.codex.transport import StreamConnector
 from codexgram.replay.playback import Playback, ReplayMismatch
 from codexgram.replay.transcript import Transcript
 
@@ -115,6 +117,21 @@ def _parse(text: str | bytes) -> dict[str, Any]:
     except ValueError:
         return {"_raw": text}
     return msg if isinstance(msg, dict) else {"_raw": text}
+
+
+def memory_connector(server: FakeAppServer, nursery: trio.Nursery) -> StreamConnector:
+    """A link connector that joins the link to ``server`` over a fresh ``memory_stream_pair`` per call.
+
+    The server side of each connection runs in ``nursery``. Use it to put any client (the bot's own link)
+    in front of a transcript: ``codex_link_actor(memory_connector(FakeAppServer(t), nursery))``.
+    """
+
+    async def connect() -> trio.abc.Stream:
+        client, server_end = trio.testing.memory_stream_pair()
+        nursery.start_soon(server.serve_stream, server_end)
+        return client
+
+    return connect
 
 
 async def serve_unix(

@@ -35,7 +35,7 @@ from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_acto
 from codexgram.codex.transport import StreamConnector, unix_socket_connector
 from codexgram.errors import CodexError, CodexgramError, CodexRefused
 from codexgram.messages import CodexServerRequestEvent, ThreadEvent
-from codexgram.replay.fake_server import FakeAppServer, serve_unix
+from codexgram.replay.fake_server import FakeAppServer, memory_connector, serve_unix
 from codexgram.replay.playback import ReplayMismatch
 from codexgram.replay.transcript import Frame, Transcript
 
@@ -199,7 +199,7 @@ async def open_replay(
                 path = await nursery.start(serve_unix, server, Path(socket_dir) / "replay.sock")
                 connector = unix_socket_connector(path)
             else:
-                connector = _memory_connector(server, nursery)
+                connector = memory_connector(server, nursery)
             link: CodexLink = await nursery.start(
                 partial(codex_link_actor, connector, settings=settings or LinkSettings())
             )
@@ -220,15 +220,6 @@ async def replay_transcript(
     async with open_replay(transcript, unix_socket=unix_socket, time_scale=time_scale) as session:
         session.on_event = on_event
         return await session.play(timeout=timeout)
-
-
-def _memory_connector(server: FakeAppServer, nursery: trio.Nursery) -> StreamConnector:
-    async def connect() -> trio.abc.Stream:
-        client, server_end = trio.testing.memory_stream_pair()
-        nursery.start_soon(server.serve_stream, server_end)
-        return client
-
-    return connect
 
 
 def _id_key(value: Any) -> Any:
