@@ -14,7 +14,7 @@ still checked).
 from __future__ import annotations
 
 import copy
-import logging
+import functools
 import secrets
 import time
 from collections.abc import Mapping
@@ -27,25 +27,21 @@ from codexgram.testing.http import DropConnection, Request, Response, serve_http
 
 from . import user_api
 from .bot_methods import ApiError, BotMethods
+from .control import handle_control
 from .faults import BadRequest, Drop, Fault, FaultSchedule, Hang, RetryAfter, ServerError
 from .flood import FloodControl
 from .spec import ApiSpec, UploadedFile
 from .state import FakeMessage, TelegramState
 from .wire import MalformedRequest, error_body, ok_body, request_params
 
-log = logging.getLogger(__name__)
-
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 _JSON = {"content-type": "application/json"}
-_SPEC: ApiSpec | None = None
 
 
+@functools.cache
 def shared_spec() -> ApiSpec:
-    """The reference, parsed once per process."""
-    global _SPEC
-    if _SPEC is None:
-        _SPEC = ApiSpec.load()
-    return _SPEC
+    """The reference, parsed once per process (~1 MB of JSON)."""
+    return ApiSpec.load()
 
 
 @attrs.frozen(kw_only=True)
@@ -228,8 +224,6 @@ class FakeTelegram:
     async def handle(self, request: Request) -> Response:
         path = request.path
         if path.startswith("/_test/"):
-            from .control import handle_control  # the control API depends on this module
-
             return await handle_control(self, request)
         if path.startswith("/file/bot"):
             return self._download(path.removeprefix("/file/bot"))
