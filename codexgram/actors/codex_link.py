@@ -31,6 +31,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import attrs
 import outcome
 import trio
 from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection
@@ -154,7 +155,8 @@ class CodexLink:
         return decode_result(result_type, raw)
 
     async def respond(self, request_id: RequestId, result: Any) -> None:
-        """Answer a server request that was routed to a thread (``CodexServerRequestEvent``).
+        """Answer a server request that was routed to a thread (``CodexServerRequestEvent``). ``result`` is
+        the raw result dict or a protocol object (e.g. ``ApprovalResponse``), encoded by the converter.
 
         Error handling: ``CodexUnavailable`` if the connection that asked is gone (its requests died with it)
         or the request was already answered.
@@ -168,12 +170,15 @@ class CodexLink:
                 f"Codex unavailable: server request {request_id} is not pending on this connection"
             )
         method = pending[0]
+        if attrs.has(type(result)):
+            result = encode_params(result)
         await connection.send_text(
             connection.peer.send_result(request_id, result), what=f"answer to {method}"
         )
 
     def subscribe(self, thread_id: str, mailbox: trio.MemorySendChannel[ThreadEvent]) -> None:
-        """Route events of ``thread_id`` to ``mailbox`` (replacing an earlier subscription of that thread).
+        """Route events of ``thread_id`` to ``mailbox``. Replacing an earlier subscription of the thread
+        unsubscribes it first (declining approvals the old mailbox was asked and could not pass on).
 
         After a reconnect the link re-resumes every subscribed thread. The mailbox stays the caller's.
         """
@@ -292,11 +297,6 @@ class CodexLink:
         )
         if delivery is Delivery.GONE:
             self._route_gone(route, [])
-
-    def _broadcast(self, event: ThreadEvent) -> None:
-        for route in list(self._routes.values()):
-            if route.offer(event) is Delivery.GONE:
-                self._route_gone(route, [])
 
     # --- the connection loop ------------------------------------------------------------------------------
 

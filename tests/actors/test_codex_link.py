@@ -615,3 +615,16 @@ async def test_malformed_and_binary_frames_are_skipped_and_recorded(
     sent = [m.get("method") for d, m in frames if d == "send"]
     assert sent == ["initialize", "initialized", "model/list"]
     assert frames[-1] == ("recv", {"id": 2, "result": {"data": []}})
+
+
+async def test_respond_accepts_a_protocol_object(connected: tuple[CodexLink, FakeConn]) -> None:
+    from codexgram.codex.server_requests import ApprovalDecision, ApprovalResponse
+
+    link, conn = connected
+    send, recv = trio.open_memory_channel[ThreadEvent](4)
+    link.subscribe("A", send)
+    await conn.send(approval(7, "A", "item/fileChange/requestApproval"))
+    event = await receive(recv)
+    assert isinstance(event, CodexServerRequestEvent)
+    await link.respond(event.request_id, ApprovalResponse(decision=ApprovalDecision.ACCEPT_FOR_SESSION))
+    assert await conn.recv() == {"id": 7, "result": {"decision": "acceptForSession"}}
