@@ -4,7 +4,8 @@ Telegram's 4096 limit applies to the text *after* parsing and counts UTF-16 code
 BMP counts 2), so lengths here are UTF-16 lengths of the visible text; tags cost nothing.
 
 Where a chunk ends, in order of preference: before a paragraph break (two or more newlines), before a line
-break, after a space, anywhere. A break is only taken if it fills at least half the chunk, so a far-off
+break (both preferring breaks after which the next chunk does not start with a space), after a space,
+anywhere. A break is only taken if it fills at least half the chunk, so a far-off
 paragraph break does not leave a tiny message. Units are never split: a character reference (``&amp;``) or
 an astral character is one unit, and a tag is never cut. The newlines at a paragraph or line break are
 dropped (Telegram would trim them from the ends of a message anyway). Tags open at a break are closed at the
@@ -64,8 +65,15 @@ def _tokenize(markup: str) -> list[_Token]:
     return tokens
 
 
+_Candidate = tuple[int, int, list[_Tag]]
+
+
 def _is_newline(token: _Token) -> bool:
     return isinstance(token, _Char) and token.visible == "\n"
+
+
+def _is_blank(token: _Token) -> bool:
+    return isinstance(token, _Char) and token.visible in " \t\u00a0"
 
 
 def split_html(markup: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -95,10 +103,14 @@ def _find_break(
     """Where the chunk starting at ``start`` ends: ``(end, resume, stack at end)``; tokens in
     ``[end, resume)`` are separator newlines that no chunk shows."""
     used = 0
-    # Candidate breaks: (end index, used width there, stack copy) per kind.
-    paragraph: tuple[int, int, list[_Tag]] | None = None
-    line: tuple[int, int, list[_Tag]] | None = None
-    word: tuple[int, int, list[_Tag]] | None = None
+    # Candidate breaks, latest of each kind: (end index, used width there, stack copy). A break is "clean"
+    # when the next chunk does not start with a space or tab: Telegram trims a message's leading whitespace,
+    # which would cost an indented code line its indentation.
+    paragraph_clean: _Candidate | None = None
+    line_clean: _Candidate | None = None
+    paragraph: _Candidate | None = None
+    line: _Candidate | None = None
+    word: _Candidate | None = None
     i = start
     while i < len(tokens):
         token = tokens[i]
@@ -106,19 +118,24 @@ def _find_break(
             _push_or_pop(stack, token)
             i += 1
             continue
-        if _is_newline(token) and i > start:
-            run = i
-            while run < len(tokens) and _is_newline(tokens[run]):
-                run += 1
-            candidate = (i, used, list(stack))
-            if run - i >= 2:
-                paragraph = candidate
-            else:
-                line = candidate
+        if _is_newline(token):
+            if i > start and not _is_newline(tokens[i - 1]):  # only at the start of a run of newlines
+                run = i
+                while run < len(tokens) and _is_newline(tokens[run]):
+                    run += 1
+                candidate = (i, used, list(stack))
+                clean = run >= len(tokens) or not _is_blank(tokens[run])
+                if run - i >= 2:
+                    paragraph = candidate
+                    paragraph_clean = candidate if clean else paragraph_clean
+                else:
+                    line = candidate
+                    line_clean = candidate if clean else line_clean
         elif i > start and isinstance(prev := tokens[i - 1], _Char) and prev.visible == " ":
             word = (i, used, list(stack))
         if used + token.width > limit:
-            return _choose(tokens, start, i, stack, limit, (paragraph, line, word))
+            candidates = (paragraph_clean, line_clean, paragraph, line, word)
+            return _choose(tokens, start, i, stack, limit, candidates)
         used += token.width
         i += 1
     return len(tokens), len(tokens), stack
@@ -130,7 +147,7 @@ def _choose(
     overflow_at: int,
     stack_at_overflow: list[_Tag],
     limit: int,
-    candidates: tuple[tuple[int, int, list[_Tag]] | None, ...],
+    candidates: tuple[_Candidate | None, ...],
 ) -> tuple[int, int, list[_Tag]]:
     found = [c for c in candidates if c is not None]
     good = [c for c in found if c[1] * 2 >= limit]

@@ -171,3 +171,18 @@ def test_pathological_nesting_never_fails_nor_drops_text(markdown: str) -> None:
     assert chunks
     text = "".join(parse_html(chunk)[0] for chunk in chunks)
     assert "deep" in text
+
+
+def test_code_chunks_avoid_starting_with_an_indented_line() -> None:
+    # Telegram trims a message's leading whitespace: continuation chunks should start at an unindented line.
+    code = "\n".join(f"def f{i}():\n    return {i}\n    # done" for i in range(200))
+    chunks = render_chunks(f"```py\n{code}\n```", limit=300)
+    assert len(chunks) > 5
+    texts = [parse_html(chunk)[0] for chunk in chunks]
+    assert all(text.startswith("def f") for text in texts)
+    assert "\n".join(texts) == code
+
+
+def test_a_long_run_of_newlines_is_split_quickly() -> None:
+    chunks = split_html("a" + "\n" * 50_000 + "b", limit=100)
+    assert [parse_html(c)[0] for c in chunks] == ["a", "b"]
