@@ -1,0 +1,289 @@
+"""The outbox actor against in-process stubs (no network, no SQLite), in virtual time."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+
+from codexgram.actors.outbox import OutboxSettings, outbox_actor
+from codexgram.actors.runtime import Reply, ask
+from codexgram.errors import (
+    ActorGone,
+    TelegramBadRequest,
+    TelegramCantParseEntities,
+    TelegramForbidden,
+    TelegramNetworkError,
+    TelegramNotModified,
+    TelegramQueryTooOld,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from codexgram.messages import (
+    AnswerCallback,
+    DeleteMessage,
+    EditMessageMarkup,
+    EditMessageText,
+    OutboxRequest,
+    SendChatAction,
+    SendDocument,
+    SendMessage,
+)
+from codexgram.telegram import outbox_requests
+from codexgram.telegram.outbox_queue import Pacing
+from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from codexgram.testing.outbox_stubs import MemoryOutboxStore, RecordingBotApi
+
+CHAT = 501
+Mailbox = trio.MemorySendChannel[OutboxRequest]
+
+
+@asynccontextmanager
+async def running_outbox(
+    api: RecordingBotApi, store: MemoryOutboxStore | None = None, **settings: object
+) -> AsyncIterator[Mailbox]:
+    async with trio.open_nursery() as nursery:
+        actor = functools.partial(
+            outbox_actor,
+            client=api,
+            store=store,
+            settings=OutboxSettings(**settings),  # type: ignore[arg-type]
+        )
+        mailbox: Mailbox = await nursery.start(actor)
+        try:
+            yield mailbox
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+async def send(mailbox: Mailbox, text: str, *, chat_id: int = CHAT, durable: bool = False) -> int:
+    def make(reply: Reply[int]) -> SendMessage:
+        return SendMessage(chat_id=chat_id, text=text, durable=durable, reply=reply)
+
+    return await ask(mailbox, make, timeout=600)
+
+
+async def edit(mailbox: Mailbox, message_id: int, text: str) -> None:
+    def make(reply: Reply[None]) -> EditMessageText:
+        return EditMessageText(chat_id=CHAT, message_id=message_id, text=text, reply=reply)
+
+    await ask(mailbox, make, timeout=600)
+
+
+async def test_send_returns_the_message_id_and_sends_are_paced_in_order(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    async with running_outbox(api) as mailbox:
+        ids: list[int] = []
+        async with trio.open_nursery() as nursery:
+            for index in range(4):
+                # sequential submission, concurrent waiting: the order is the mailbox order
+                reply: Reply[int] = Reply()
+                await mailbox.send(SendMessage(chat_id=CHAT, text=f"m{index}", reply=reply))
+
+                async def wait(reply: Reply[int] = reply) -> None:
+                    ids.append(await reply.wait())
+
+                nursery.start_soon(wait)
+    sends = api.calls_of("sendMessage")
+    assert [call.params["text"] for call in sends] == ["m0", "m1", "m2", "m3"]
+    assert all(later.at - earlier.at >= 1.0 for earlier, later in itertools.pairwise(sends))
+    assert sorted(ids) == [101, 102, 103, 104]
+
+
+async def test_sends_to_different_chats_are_not_held_back(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    async with running_outbox(api) as mailbox:
+        start = trio.current_time()
+        for chat in range(1, 11):
+            await send(mailbox, "hi", chat_id=chat)
+        assert trio.current_time() - start < 0.01
+
+
+async def test_a_429_pauses_the_chat_for_retry_after_and_loses_nothing(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("sendMessage", TelegramRetryAfter("sendMessage", "Too Many Requests: retry after 7", 7))
+    async with running_outbox(api) as mailbox:
+        assert await send(mailbox, "first") == 101
+    first, retry = api.calls_of("sendMessage")
+    assert retry.at - first.at == pytest.approx(7.0)
+    assert retry.params["text"] == "first"
+
+
+async def test_streamed_edits_are_coalesced_to_about_one_a_second(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    async with running_outbox(api) as mailbox:
+        message_id = await send(mailbox, "working")
+        for step in range(500):  # 50 per second for 10 s
+            await mailbox.send(EditMessageText(chat_id=CHAT, message_id=message_id, text=f"step {step}"))
+            await trio.sleep(0.02)
+        await edit(mailbox, message_id, "done")
+    edits = api.calls_of("editMessageText")
+    assert 9 <= len(edits) <= 12
+    assert edits[-1].params["text"] == "done"
+    assert all(later.at - earlier.at >= 1.0 for earlier, later in itertools.pairwise(edits))
+
+
+async def test_not_modified_counts_as_success(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("editMessageText", TelegramNotModified("editMessageText", "message is not modified", 400))
+    async with running_outbox(api) as mailbox:
+        await edit(mailbox, 5, "same")
+    assert len(api.calls_of("editMessageText")) == 1
+
+
+async def test_cant_parse_entities_resends_the_same_content_as_plain_text(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("sendMessage", TelegramCantParseEntities("sendMessage", "can't parse entities: ...", 400))
+    async with running_outbox(api) as mailbox:
+        await send(mailbox, "<b>bold &amp; <i>broken</b>")
+    first, second = api.calls_of("sendMessage")
+    assert first.params["parse_mode"] == "HTML"
+    assert second.params == {"text": "bold & broken", "parse_mode": None, "reply_markup": None}
+
+
+async def test_server_errors_retry_with_backoff_then_succeed(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("sendMessage", TelegramServerError("sendMessage", "Internal Server Error", 500), count=2)
+    api.fail_next("sendMessage", TelegramNetworkError("sendMessage", "connection dropped"))
+    async with running_outbox(api, pacing=Pacing(backoff_base=0.5)) as mailbox:
+        assert await send(mailbox, "x") == 101
+    times = [call.at for call in api.calls_of("sendMessage")]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    # the chat pace (1 s) dominates the first backoffs (0.5, 1.0), then the backoff (2.0) shows
+    assert gaps == pytest.approx([1.0, 1.0, 2.0])
+
+
+async def test_non_durable_requests_give_up_after_max_attempts(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next(None, TelegramServerError("sendMessage", "Bad Gateway", 502), count=10)
+    async with running_outbox(api, max_attempts=3) as mailbox:
+        with pytest.raises(TelegramServerError):
+            await send(mailbox, "x")
+    assert len(api.calls_of("sendMessage")) == 3
+
+
+async def test_permanent_errors_fail_the_reply_and_the_chat_goes_on(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("sendMessage", TelegramBadRequest("sendMessage", "Bad Request: chat not found", 400))
+    api.fail_next(
+        "sendMessage", TelegramForbidden("sendMessage", "Forbidden: bot was blocked by the user", 403)
+    )
+    async with running_outbox(api) as mailbox:
+        with pytest.raises(TelegramBadRequest, match="chat not found"):
+            await send(mailbox, "a")
+        with pytest.raises(TelegramForbidden):
+            await send(mailbox, "b")
+        assert await send(mailbox, "c") == 101
+
+
+async def test_callback_answers_jump_the_queue_and_too_old_is_done(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("answerCallbackQuery", TelegramQueryTooOld("answerCallbackQuery", "query is too old", 400))
+    async with running_outbox(api) as mailbox:
+        for index in range(3):
+            await mailbox.send(SendMessage(chat_id=CHAT, text=f"m{index}"))
+        await trio.sleep(0.1)
+        started = trio.current_time()
+
+        def make(reply: Reply[None]) -> AnswerCallback:
+            return AnswerCallback(callback_query_id="q1", reply=reply)
+
+        await ask(mailbox, make, timeout=60)
+        assert trio.current_time() - started < 0.01
+
+
+async def test_delete_drops_pending_edits_of_that_message(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    async with running_outbox(api) as mailbox:
+        message_id = await send(mailbox, "progress")
+        edit_reply: Reply[None] = Reply()
+        await mailbox.send(EditMessageText(chat_id=CHAT, message_id=message_id, text="x", reply=edit_reply))
+        await mailbox.send(EditMessageMarkup(chat_id=CHAT, message_id=message_id))
+
+        def make(reply: Reply[None]) -> DeleteMessage:
+            return DeleteMessage(chat_id=CHAT, message_id=message_id, reply=reply)
+
+        await ask(mailbox, make, timeout=60)
+        with trio.fail_after(60):
+            await edit_reply.wait()  # answered (None): the message it would edit is gone
+    assert [call.method for call in api.calls] == ["sendMessage", "deleteMessage"]
+
+
+async def test_chat_actions_are_best_effort(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.fail_next("sendChatAction", TelegramServerError("sendChatAction", "oops", 500))
+    async with running_outbox(api) as mailbox:
+        await mailbox.send(SendChatAction(chat_id=CHAT))
+        await trio.sleep(5)
+        await mailbox.send(SendChatAction(chat_id=CHAT))
+        await trio.sleep(5)
+    assert len(api.calls_of("sendChatAction")) == 2
+
+
+async def test_durable_sends_are_stored_first_and_removed_after_success(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    store = MemoryOutboxStore()
+    async with running_outbox(api, store) as mailbox:
+        await send(mailbox, "final answer", durable=True)
+        await send(mailbox, "not durable")
+    assert store.added == [1]
+    assert store.removed == [1]
+    assert store.rows == {}
+
+
+async def test_durable_rows_left_by_an_earlier_process_are_delivered_first(autojump_clock: object) -> None:
+    store = MemoryOutboxStore()
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=((InlineKeyboardButton(text="Approve", callback_data="a:x:y"),),)
+    )
+    for request in (
+        SendMessage(chat_id=CHAT, text="left over", reply_markup=markup, durable=True),
+        SendDocument(chat_id=CHAT, filename="answer.md", data=b"\x00\xffbytes", durable=True),
+    ):
+        kind, payload = outbox_requests.to_record(request)
+        await store.outbox_add(chat_id=CHAT, kind=kind, payload=payload)
+    await store.outbox_add(chat_id=CHAT, kind="from_the_future", payload="{}")
+    api = RecordingBotApi()
+    async with running_outbox(api, store) as mailbox:
+        await send(mailbox, "new")
+    assert [call.method for call in api.calls] == ["sendMessage", "sendDocument", "sendMessage"]
+    assert api.calls[0].params["reply_markup"] == markup
+    assert api.calls[1].params["data"] == b"\x00\xffbytes"
+    assert list(store.rows) == [3]  # the unreadable row is left for a newer codexgram
+
+
+async def test_durable_requests_keep_retrying_past_max_attempts(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    store = MemoryOutboxStore()
+    api.fail_next(None, TelegramNetworkError("sendMessage", "down"), count=8)
+    async with running_outbox(api, store, max_attempts=2) as mailbox:
+        assert await send(mailbox, "important", durable=True) == 101
+    assert len(api.calls_of("sendMessage")) == 9
+    assert store.rows == {}
+
+
+async def test_stopping_fails_the_replies_of_unsent_requests(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    reply: Reply[int] = Reply()
+    async with running_outbox(api) as mailbox:
+        await mailbox.send(SendMessage(chat_id=CHAT, text="a"))
+        await mailbox.send(SendMessage(chat_id=CHAT, text="b", reply=reply))
+        await trio.sleep(0.5)
+    with pytest.raises(ActorGone), trio.fail_after(60):
+        await reply.wait()
+
+
+async def test_the_actor_ends_when_its_mailbox_ends_after_delivering_everything(
+    autojump_clock: object,
+) -> None:
+    api = RecordingBotApi()
+    async with trio.open_nursery() as nursery:
+        mailbox: Mailbox = await nursery.start(functools.partial(outbox_actor, client=api, store=None))
+        async with mailbox:
+            for index in range(3):
+                await mailbox.send(SendMessage(chat_id=CHAT, text=f"m{index}"))
+    assert len(api.calls_of("sendMessage")) == 3
