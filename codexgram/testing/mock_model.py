@@ -35,7 +35,6 @@ what a codex ``model_providers`` entry wants) and serves until Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -327,8 +326,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             model = await nursery.start(partial(run_mock_model, host=args.host, port=args.port))
             print(model.base_url, flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         trio.run(serve)
+    except* KeyboardInterrupt:  # Ctrl-C: trio may deliver it inside an exception group
+        pass
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -126,3 +129,28 @@ def test_images_are_counted_and_their_wrappers_are_not_user_text() -> None:
     ]
     body = {"input": [{"type": "message", "role": "user", "content": parts}]}
     assert plan_reply(body, call_number=1) == TextReply(text="You said: what is this? (with 2 images)")
+
+
+def test_runs_on_its_own_prints_its_url_and_stops_on_ctrl_c() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codexgram.testing.mock_model", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a test runner may start us with SIGINT ignored; Ctrl-C must reach the server as it would a user's
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.endswith("/v1")
+        response = httpx.post(f"{base_url}/responses", json=user_body("standalone"), timeout=10)
+        deltas = [e["delta"] for e in parse_sse(response.text) if e["type"] == "response.output_text.delta"]
+        assert "".join(deltas) == "You said: standalone"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
