@@ -168,3 +168,28 @@ async def test_chat_actions_are_recorded(fake_telegram: FakeTelegram) -> None:
         {"ok": True, "result": True},
     )
     assert [(chat, action) for chat, action, _ in fake_telegram.methods.chat_actions] == [(1001, "typing")]
+
+
+async def test_replies_quote_the_message_or_fail_when_it_is_gone(fake_telegram: FakeTelegram) -> None:
+    question = fake_telegram.user_sends_text(1001, "what is 2+2?")
+    assert question is not None
+    question_id = question["message"]["message_id"]
+    status, body = await call(
+        fake_telegram, "sendMessage", chat_id=1001, text="4", reply_parameters={"message_id": question_id}
+    )
+    assert status == 200
+    assert body["result"]["reply_to_message"]["text"] == "what is 2+2?"
+    assert fake_telegram.spec.check_object("Message", body["result"]) == []
+    status, body = await call(
+        fake_telegram, "sendMessage", chat_id=1001, text="5", reply_parameters={"message_id": 999}
+    )
+    assert (status, body["description"]) == (400, "Bad Request: message to be replied not found")
+    status, body = await call(
+        fake_telegram,
+        "sendMessage",
+        chat_id=1001,
+        text="6",
+        reply_parameters={"message_id": 999, "allow_sending_without_reply": True},
+    )
+    assert status == 200
+    assert "reply_to_message" not in body["result"]

@@ -154,6 +154,20 @@ class BotMethods:
             raise bad_request(f"{what.replace(' text', '')} is too long", violation=True)
         return plain, tuple(entities)
 
+    def _reply_to(self, chat_id: int, params: Mapping[str, Any]) -> int | None:
+        """The message a send replies to (``reply_parameters``), if it is there."""
+        reply = params.get("reply_parameters")
+        if not reply:
+            return None
+        if reply.get("chat_id", chat_id) != chat_id:
+            raise bad_request("the fake implements replies within the same chat only", violation=True)
+        target = self.state.messages[chat_id].get(reply["message_id"])
+        if target is None or target.deleted:
+            if reply.get("allow_sending_without_reply"):
+                return None
+            raise bad_request("message to be replied not found")
+        return int(reply["message_id"])
+
     def _bot_message(self, params: Mapping[str, Any], *, action: str) -> FakeMessage:
         chat_id = self._chat(params)
         message = self.state.messages[chat_id].get(int(params["message_id"]))
@@ -174,6 +188,7 @@ class BotMethods:
             params["text"], params, entities_key="entities", limit=4096, minimum=1, what="message text"
         )
         markup = _inline_markup(params)
+        reply_to = self._reply_to(chat_id, params)
         self._admit(chat_id, now)
         message = FakeMessage(
             chat_id=chat_id,
@@ -185,6 +200,7 @@ class BotMethods:
             text=text,
             entities=entities,
             reply_markup=markup,
+            reply_to=reply_to,
         )
         return self.state.message_json(self.state.add_message(message))
 

@@ -48,6 +48,7 @@ class FakeMessage:
     document: Mapping[str, Any] | None = None
     photo: tuple[Mapping[str, Any], ...] = ()
     edit_date: int | None = None
+    reply_to: int | None = None  # the message_id this one replies to, in the same chat
     history: tuple[Revision, ...] = ()
     deleted: bool = False
 
@@ -189,6 +190,10 @@ class TelegramState:
             out["sender_chat"] = chat.to_json()
         out["date"] = message.date
         out["chat"] = chat.to_json()
+        replied = self.messages[message.chat_id].get(message.reply_to) if message.reply_to else None
+        if replied is not None and not replied.deleted:
+            # Telegram nests the replied-to message one level deep, without its own reply_to_message.
+            out["reply_to_message"] = self.message_json(attrs.evolve(replied, reply_to=None))
         if message.edit_date is not None:
             out["edit_date"] = message.edit_date
         if message.text is not None:
