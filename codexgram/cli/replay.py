@@ -11,6 +11,7 @@ is missing or is not a transcript.
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,7 @@ def replay_command(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Give up after this many (virtual) seconds.")
     ] = 120.0,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the link's own log (warnings).")] = False,
 ) -> None:
     """Replay a transcript through the Codex link and print the events a thread sees."""
     try:
@@ -58,7 +60,15 @@ def replay_command(
 
     play = partial(replay_transcript, transcript, timeout=timeout, on_event=on_event)
     clock = None if real_time else trio.testing.MockClock(autojump_threshold=0)
-    result: ReplayResult = trio.run(play, clock=clock)
+    # The link logs its disconnect when the replay ends: noise here, unless asked for.
+    link_log = logging.getLogger("codexgram.actors")
+    previous_level = link_log.level
+    if not verbose:
+        link_log.setLevel(logging.ERROR)
+    try:
+        result: ReplayResult = trio.run(play, clock=clock)
+    finally:
+        link_log.setLevel(previous_level)
     if not result.ok:
         for mismatch in result.mismatches:
             typer.echo(f"mismatch: {mismatch}", err=True)

@@ -105,7 +105,8 @@ def _summarise_notification(n: Any) -> str:
         return f"request {n.request_id}"
     if isinstance(n, UnknownNotification):
         return "(not modelled)"
-    return ""
+    message = getattr(n, "message", None) or getattr(n, "summary", None)  # warning, configWarning, ...
+    return shorten(str(message)) if message else ""
 
 
 def _summarise_item(item: Any) -> str:
