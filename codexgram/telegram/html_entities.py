@@ -334,15 +334,18 @@ def _clean(entities: list[MessageEntity]) -> list[MessageEntity]:
     # Entities are recorded as their end tags close, so on equal ranges the later one is the outer one.
     ordered = sorted(enumerate(entities), key=lambda pair: (pair[1].offset, -pair[1].length, -pair[0]))
     kept: list[MessageEntity] = []
+    # Tags nest, so the kept entities that contain the current one are exactly those still on this stack.
+    enclosing: list[MessageEntity] = []
     for _, entity in ordered:
-        end = entity.offset + entity.length
-        inside = [k for k in kept if k.offset <= entity.offset and end <= k.offset + k.length]
+        while enclosing and enclosing[-1].offset + enclosing[-1].length <= entity.offset:
+            enclosing.pop()
         if entity.type == "code" and entity.language is not None:
             # A language only counts on <pre><code>; a lone <code class="language-x"> is plain code.
             entity = MessageEntity(type="code", offset=entity.offset, length=entity.length)
-        if any(k.type in ("code", "pre") for k in inside):
+        if any(k.type in ("code", "pre") for k in enclosing):
             continue
-        if "blockquote" in entity.type and any("blockquote" in k.type for k in inside):
+        if "blockquote" in entity.type and any("blockquote" in k.type for k in enclosing):
             continue
         kept.append(entity)
+        enclosing.append(entity)
     return kept
