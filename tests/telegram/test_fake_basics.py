@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from codexgram.testing.fake_telegram import FakeTelegram
+from codexgram.testing.fake_telegram import FakeTelegram, FloodControl
 
 
 @pytest.fixture
@@ -193,3 +194,19 @@ async def test_replies_quote_the_message_or_fail_when_it_is_gone(fake_telegram: 
     )
     assert status == 200
     assert "reply_to_message" not in body["result"]
+
+
+async def test_wait_until_wakes_when_the_bot_has_done_it(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.ensure_chat(1001)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(functools.partial(call, fake_telegram, "sendMessage", chat_id=1001, text="late"))
+        with trio.fail_after(5):
+            await fake_telegram.wait_until(lambda: len(fake_telegram.bot_messages(1001)) == 1)
+    assert fake_telegram.bot_messages(1001)[0].text == "late"
+
+
+async def test_flood_control_can_be_replaced(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.flood = FloodControl(enabled=False)
+    fake_telegram.ensure_chat(1001)
+    statuses = [(await call(fake_telegram, "sendMessage", chat_id=1001, text=f"m{i}"))[0] for i in range(10)]
+    assert statuses == [200] * 10

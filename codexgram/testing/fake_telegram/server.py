@@ -17,7 +17,7 @@ import copy
 import functools
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -76,16 +76,27 @@ class FakeTelegram:
         self.base_url = ""
         self.spec = shared_spec()
         self.state = TelegramState(epoch=time.time() - trio.current_time())
-        self.flood = flood or FloodControl()
-        self.methods = BotMethods(self.state, self.flood)
+        self._flood = flood or FloodControl()
+        self.methods = BotMethods(self.state, self._flood)
         self.faults = FaultSchedule()
         self.validation_errors: list[str] = []
         # The fake's own mistakes: results that do not match the method's return type in the reference.
         self.response_errors: list[str] = []
         self.check_responses = check_responses
         self._calls: list[RecordedCall] = []
-        self._changed = trio.Event()
+        self._changed = trio.Event()  # set (and replaced) when an update is queued or a poll is ended
+        self._activity = trio.Event()  # set (and replaced) after every request the bot made
         self._active_poll: _Poll | None = None
+
+    @property
+    def flood(self) -> FloodControl:
+        return self._flood
+
+    @flood.setter
+    def flood(self, flood: FloodControl) -> None:
+        """Replace flood control (e.g. ``FloodControl(enabled=False)`` for a test about something else)."""
+        self._flood = flood
+        self.methods.flood = flood
 
     def __repr__(self) -> str:  # never show the token
         return f"<FakeTelegram {self.base_url or 'not serving'}>"
@@ -211,6 +222,12 @@ class FakeTelegram:
         record = self.state.callback_queries.get(query_id)
         return record.answer if record else None
 
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Return once ``condition()`` holds, checking after every request the bot makes. No deadline of
+        its own: wrap it in ``trio.fail_after`` (``with trio.fail_after(5): await fake.wait_until(...)``)."""
+        while not condition():
+            await self._activity.wait()
+
     def schedule_fault(self, method: str | None, fault: Fault, *, count: int = 1) -> None:
         """The next ``count`` calls of ``method`` (any when None) meet ``fault`` instead of an answer."""
         self.faults.schedule(method, fault, count=count)
@@ -250,6 +267,8 @@ class FakeTelegram:
         self._calls.append(
             RecordedCall(method=method, params=shown, at=trio.current_time(), status=status, **extra)
         )
+        self._activity.set()  # after the record, so a waiter sees it
+        self._activity = trio.Event()
 
     def _refuse(
         self, method: str, params: Mapping[str, object], error: ApiError, *, fault: str | None = None
