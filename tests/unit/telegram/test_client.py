@@ -12,6 +12,7 @@ import httpx
 import pytest
 import trio
 
+from codexgram.config import Secret
 from codexgram.errors import (
     ConfigError,
     InputError,
@@ -46,17 +47,6 @@ def ok(result: Any) -> httpx.Response:
 
 
 MESSAGE = {"message_id": 42, "date": 1700000000, "chat": {"id": 7, "type": "private"}, "text": "hi"}
-
-
-class Secret:
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
 
 
 async def test_send_message_posts_json_to_the_method_url() -> None:
@@ -101,6 +91,7 @@ async def test_secret_object_is_accepted_and_repr_shows_only_a_fingerprint() -> 
     assert me.username == "codexgram_bot"
     assert TOKEN not in repr(client)
     assert token_fingerprint(TOKEN) in repr(client)
+    assert client.token_fingerprint == Secret(TOKEN).fingerprint()
     assert BASE in repr(client)
     await client.aclose()
 
