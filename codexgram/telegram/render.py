@@ -119,11 +119,12 @@ def render_message(
 ) -> RenderedMessage:
     """Render an answer. Up to ``max_chunks`` messages: ``chunks``. More: ``document`` with the full
     Markdown (UTF-8) and a ``preview`` (the start of the answer, HTML, within ``limit``)."""
-    chunks = render_chunks(markdown, limit=limit)
+    rendered = markdown_to_html(markdown)
+    chunks = split_html(rendered, limit=limit)
     if len(chunks) <= max_chunks:
         return RenderedMessage(chunks=tuple(chunks))
     note = f"\n\n<i>The full answer ({len(chunks)} messages long) is attached as {escape(filename)}.</i>"
-    head = split_html(markdown_to_html(markdown), limit=min(PREVIEW_LIMIT, max(2, limit - 200)))[0]
+    head = split_html(rendered, limit=min(PREVIEW_LIMIT, max(2, limit - 200)))[0]
     return RenderedMessage(document=(filename, markdown.encode("utf-8")), preview=head + "\n…" + note)
 
 
