@@ -56,6 +56,10 @@ class LinkSettings:
     backoff_initial: float = 0.2
     backoff_max: float = 10.0
     stable_after: float = 5.0  # a connection that lived this long resets the backoff
+    # Keepalive: a WebSocket ping every ping_interval s; no pong within ping_timeout s means the server hangs
+    # (a closed socket is noticed at once anyway): the connection is dropped and the link reconnects.
+    ping_interval: float | None = 15.0
+    ping_timeout: float = 10.0
     overflow_limit: int = 64  # structural events queued per slow thread before CodexEventsLost
     # Shielded WebSocket close on shutdown. The close frame goes out at once; the reply cannot arrive once the
     # reader task is cancelled, so this bounds the wait for nothing useful: keep it short.
@@ -159,6 +163,21 @@ class Connection:
                     await self.send_text(text, what="answer to a server request")
                 except CodexUnavailable:
                     return
+
+    async def keepalive(self, interval: float, deadline: float) -> None:
+        """The keepalive task: ping every ``interval`` s; close the connection when a pong takes longer than
+        ``deadline`` s (a hung server does not close its socket, so nothing else would notice)."""
+        while not self.closed.is_set():
+            await trio.sleep(interval)
+            with trio.move_on_after(deadline) as waited:
+                try:
+                    await self.ws.ping()
+                except ConnectionClosed:
+                    return  # the reader notices and closes
+            if waited.cancelled_caught:
+                log.warning("codex did not answer a ping within %g s; dropping the connection", deadline)
+                self.mark_closed(f"no pong from codex within {deadline:g} s")
+                return
 
     def mark_closed(self, reason: str) -> None:
         """The connection is gone: fail every pending call at once and stop the writer."""

@@ -14,11 +14,11 @@ What it guarantees (see also ``docs/codex-link.md``):
   :mod:`codexgram.actors.codex_routing`: deltas may be dropped for a slow thread, structural events queue in
   a small per-thread overflow, and beyond it the thread is told ``CodexEventsLost`` so it re-reads).
   trio-websocket's message queue is drained as fast as frames arrive, so its pings are answered.
-- **Reconnect**: when the connection drops, every pending call fails at once with ``CodexUnavailable``, each
-  subscribed thread gets ``CodexDisconnected``, and the link reconnects with capped exponential backoff and
-  jitter, redoes the handshake, re-resumes every subscribed thread (``thread/resume``, ``excludeTurns:
-  true``) so a turn that kept running on the server streams on, and tells each thread
-  ``CodexReconnected(resumed)``.
+- **Reconnect**: when the connection drops (or a keepalive ping gets no pong in time), every pending call
+  fails at once with ``CodexUnavailable``, each subscribed thread gets ``CodexDisconnected``, and the link
+  reconnects with capped exponential backoff and jitter, redoes the handshake, re-resumes every subscribed
+  thread (``thread/resume``, ``excludeTurns: true``) so a turn that kept running on the server streams on,
+  and tells each thread ``CodexReconnected(resumed)``.
 
 Resource handling: :func:`codex_link_actor` owns its nursery, the WebSocket and the per-thread forwarding
 tasks; cancelling it closes the connection (shielded, with its own deadline) and fails every pending call.
@@ -339,6 +339,13 @@ class CodexLink:
                     self._connection = connection
                     self.connections_made += 1
                     self._connected_event.set()
+                    if self.settings.ping_interval is not None:
+                        nursery.start_soon(
+                            connection.keepalive,
+                            self.settings.ping_interval,
+                            self.settings.ping_timeout,
+                            name="codex-link keepalive",
+                        )
                     await self._resume_subscribed(connection)
                     await connection.closed.wait()
                 finally:

@@ -68,6 +68,33 @@ class FakeConn:
         await self.ws.aclose()
 
 
+class FreezableStream(trio.abc.Stream):
+    """The fake server's end of the stream; ``frozen`` makes it stop reading, like a hung process."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.thawed = trio.Event()
+        self.thawed.set()
+
+    def freeze(self) -> None:
+        self.thawed = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        await self.thawed.wait()
+        data = await self.inner.receive_some(max_bytes)
+        await self.thawed.wait()  # bytes that arrive while frozen are held back, not handled
+        return data
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class FakeCodex:
     """Hands the link a fresh memory stream per attempt and the test a :class:`FakeConn` per connection."""
 
@@ -76,13 +103,16 @@ class FakeCodex:
         self._accepted_send, self.accepted = trio.open_memory_channel[FakeConn](8)
         self.refuse = False
         self.attempts: list[float] = []
+        self.server_streams: list[FreezableStream] = []
 
     async def connector(self) -> trio.abc.Stream:
         self.attempts.append(trio.current_time())
         if self.refuse:
             raise ConnectionRefusedError("nothing listens (fake)")
         client, server = trio.testing.memory_stream_pair()
-        self._nursery.start_soon(self._accept, server)
+        freezable = FreezableStream(server)
+        self.server_streams.append(freezable)
+        self._nursery.start_soon(self._accept, freezable)
         return client
 
     async def _accept(self, stream: trio.abc.Stream) -> None:
@@ -628,3 +658,41 @@ async def test_respond_accepts_a_protocol_object(connected: tuple[CodexLink, Fak
     assert isinstance(event, CodexServerRequestEvent)
     await link.respond(event.request_id, ApprovalResponse(decision=ApprovalDecision.ACCEPT_FOR_SESSION))
     assert await conn.recv() == {"id": 7, "result": {"decision": "acceptForSession"}}
+
+
+async def test_a_hung_server_is_detected_by_keepalive_pings(
+    nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
+) -> None:
+    link = await start_link(nursery, fake, ping_interval=2.0, ping_timeout=3.0, call_timeout=60.0)
+    conn = await fake.next_conn()
+    await conn.handshake()
+    await link.wait_connected(TIMEOUT)
+    send, recv = trio.open_memory_channel[ThreadEvent](4)
+    link.subscribe("A", send)
+    await trio.sleep(10)  # pings are answered: the connection stays up
+    assert link.connections_made == 1
+    assert "disconnected" not in repr(link)
+
+    failures: list[tuple[float, str]] = []
+
+    async def pending_call() -> None:
+        try:
+            await link.call("thread/read", {"threadId": "A"})
+        except CodexUnavailable as exc:
+            failures.append((trio.current_time(), str(exc)))
+
+    async with trio.open_nursery() as calls:
+        calls.start_soon(pending_call)
+        await conn.recv()
+        frozen_at = trio.current_time()
+        fake.server_streams[-1].freeze()
+    assert len(failures) == 1
+    failed_at, message = failures[0]
+    assert failed_at - frozen_at <= 2.0 + 3.0 + 0.01  # one interval plus the pong deadline, not 60 s
+    assert "no pong from codex within 3 s" in message
+    disconnected = await receive(recv)
+    assert isinstance(disconnected, CodexDisconnected)
+    second = await fake.next_conn()
+    await second.handshake()
+    await second.answer_next("thread/resume", {})
+    assert await receive(recv) == CodexReconnected(resumed=True)

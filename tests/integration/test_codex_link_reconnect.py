@@ -160,3 +160,30 @@ async def test_an_approval_pending_across_a_reconnect_is_asked_again_and_can_be_
     assert completed is not None
     assert completed.turn.status == "completed"
     assert (app_server.workspace / "across.txt").read_text().strip() == "hi"
+
+
+async def test_a_frozen_server_is_detected_by_pings_and_rejoined_when_it_thaws(app_server: AppServer) -> None:
+    settings = LinkSettings(backoff_initial=0.05, backoff_max=0.5, ping_interval=0.3, ping_timeout=1.0)
+    async with open_link(unix_socket_connector(app_server.socket_path), settings=settings) as link:
+        thread = await ThreadProbe.start(link, cwd=str(app_server.workspace))
+        await thread.start_turn("warm up")
+        await thread.until_turn_completed()
+        await trio.sleep(1.5)  # several pings: codex answers them, the connection stays
+        assert link.connections_made == 1
+
+        pid = app_server.pid
+        assert pid is not None
+        os.killpg(pid, signal.SIGSTOP)
+        try:
+            stopped_at = trio.current_time()
+            record = await thread.until(lambda e: isinstance(e, CodexDisconnected), within=5)
+            assert trio.current_time() - stopped_at < 0.3 + 1.0 + 1.0
+            disconnected = record.events[-1]
+            assert isinstance(disconnected, CodexDisconnected)
+            assert "no pong" in disconnected.reason
+        finally:
+            os.killpg(pid, signal.SIGCONT)
+        await thread.until(lambda e: e == CodexReconnected(resumed=True), within=15)
+        await thread.start_turn("after the thaw")
+        after = await thread.until_turn_completed()
+        assert after.final_text == "You said: after the thaw"
