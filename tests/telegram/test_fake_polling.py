@@ -182,3 +182,31 @@ async def test_user_edits_and_the_bot_joining_a_group_arrive_as_updates(fake_tel
         assert fake_telegram.spec.check_object("Update", update) == []
     with pytest.raises(ValueError, match="no text message"):
         fake_telegram.user_edits_text(CHAT, 999, "x")
+
+
+async def test_an_active_webhook_blocks_polling_until_deleted(fake_telegram: FakeTelegram) -> None:
+    fake_telegram.set_webhook("https://example.org/hook")
+    fake_telegram.user_sends_text(CHAT, "hi")
+    status, body = await get_updates(fake_telegram)
+    assert status == 409
+    assert body["description"].startswith("Conflict: can't use getUpdates method while webhook is active")
+    async with httpx.AsyncClient(base_url=fake_telegram.base_url) as http:
+        info = await http.post(f"/bot{fake_telegram.token}/getWebhookInfo")
+        assert info.json()["result"]["pending_update_count"] == 1
+        deleted = await http.post(
+            f"/bot{fake_telegram.token}/deleteWebhook", json={"drop_pending_updates": False}
+        )
+        assert deleted.json() == {"ok": True, "result": True}
+    _, body = await get_updates(fake_telegram)
+    assert texts(body) == ["hi"]
+
+
+async def test_unconfirmed_updates_expire_after_a_day(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    fake_telegram.user_sends_text(CHAT, "old")
+    await trio.sleep(23 * 3600)
+    fake_telegram.user_sends_text(CHAT, "recent")
+    await trio.sleep(3600 + 1)
+    _, body = await get_updates(fake_telegram)
+    assert texts(body) == ["recent"]

@@ -94,6 +94,8 @@ class BotMethods:
             "setmycommands": self.set_my_commands,
             "getmycommands": self.get_my_commands,
             "leavechat": self.leave_chat,
+            "deletewebhook": self.delete_webhook,
+            "getwebhookinfo": self.get_webhook_info,
         }
 
     def implements(self, method: str) -> bool:
@@ -344,10 +346,28 @@ class BotMethods:
         self.state.left_chats.add(chat_id)
         return True
 
+    def delete_webhook(self, params: dict[str, Any], now: float) -> Any:
+        self.state.webhook_url = ""
+        if params.get("drop_pending_updates"):
+            self.state.updates = []
+        return True
+
+    def get_webhook_info(self, params: dict[str, Any], now: float) -> Any:
+        info: dict[str, Any] = {"url": self.state.webhook_url, "has_custom_certificate": False}
+        info["pending_update_count"] = len(self.state.updates)
+        return info
+
     # --- getUpdates (the immediate part) -----------------------------------------------------------------
 
-    def take_updates(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def take_updates(self, params: Mapping[str, Any], now: float) -> list[dict[str, Any]]:
         """Confirm by ``offset``, remember ``allowed_updates``, and return up to ``limit`` queued updates."""
+        if self.state.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        self.state.expire(now)
         if "allowed_updates" in params:
             kinds = params["allowed_updates"]
             self.state.allowed_updates = frozenset(kinds) if kinds else None

@@ -202,6 +202,10 @@ class FakeTelegram:
         else:
             self.state.blocked_by.discard(chat_id)
 
+    def set_webhook(self, url: str) -> None:
+        """Pretend a webhook is set (another deployment): getUpdates answers 409 until deleteWebhook."""
+        self.state.webhook_url = url
+
     def ensure_chat(self, chat_id: int, chat_type: str = "private") -> None:
         """Make ``chat_id`` known without a message (as if the user had opened the bot earlier)."""
         self.state.ensure_chat(chat_id, chat_type)
@@ -364,7 +368,7 @@ class FakeTelegram:
             self._wake()
         poll = self._active_poll = _Poll()
         try:
-            updates = self.methods.take_updates(params)
+            updates = self.methods.take_updates(params, trio.current_time())
             limit = int(params.get("limit", 100))
             with trio.move_on_after(max(0, int(params.get("timeout", 0)))):
                 while not updates:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 BOT_USER_ID = 7000000001
+UPDATE_LIFETIME = 24 * 3600.0  # Telegram keeps unconfirmed updates for a day
 DEFAULT_UPDATE_KINDS = frozenset(
     {"chat_member", "message_reaction", "message_reaction_count"}
 )  # off by default
@@ -135,6 +136,8 @@ class TelegramState:
         self.users: dict[int, dict[str, Any]] = {}
         self.messages: dict[int, dict[int, FakeMessage]] = {}
         self.updates: list[dict[str, Any]] = []
+        self.queued_at: dict[int, float] = {}  # update_id -> clock time it was queued
+        self.webhook_url = ""  # set: getUpdates answers 409 until deleteWebhook
         self.next_update_id = 100000001
         self.allowed_updates: frozenset[str] | None = None  # None: all but DEFAULT_UPDATE_KINDS
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
@@ -219,14 +222,19 @@ class TelegramState:
             return kind not in DEFAULT_UPDATE_KINDS
         return kind in self.allowed_updates
 
-    def push_update(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    def push_update(self, kind: str, payload: Mapping[str, Any], *, now: float) -> dict[str, Any] | None:
         """Queue an update of ``kind`` unless the bot's ``allowed_updates`` excludes it (then None)."""
         if not self.wants(kind):
             return None
         update = {"update_id": self.next_update_id, kind: dict(payload)}
+        self.queued_at[self.next_update_id] = now
         self.next_update_id += 1
         self.updates.append(update)
         return update
+
+    def expire(self, now: float) -> None:
+        """Forget updates older than a day, as Telegram does."""
+        self.updates = [u for u in self.updates if now - self.queued_at[u["update_id"]] <= UPDATE_LIFETIME]
 
     def confirm(self, offset: int) -> None:
         """getUpdates ``offset``: >0 confirms all earlier updates; <0 keeps the last ``-offset``."""

@@ -75,7 +75,7 @@ def user_message(
     )
     state.add_message(message)
     kind = "channel_post" if chat_type == "channel" else "message"
-    return state.push_update(kind, state.message_json(message))
+    return state.push_update(kind, state.message_json(message), now=now)
 
 
 def user_document(
@@ -173,7 +173,7 @@ def user_presses_button(
     }
     if message is not None and not message.deleted:
         payload["message"] = state.message_json(message)
-    return state.push_update("callback_query", payload)
+    return state.push_update("callback_query", payload, now=now)
 
 
 def user_edits_text(
@@ -185,7 +185,7 @@ def user_edits_text(
         raise ValueError(f"no text message {message_id} of the user in chat {chat_id} to edit")
     edited = state.replace_message(message, now, text=text, entities=tuple(command_entities(text)))
     kind = "edited_channel_post" if state.chats[chat_id].type == "channel" else "edited_message"
-    return state.push_update(kind, state.message_json(edited))
+    return state.push_update(kind, state.message_json(edited), now=now)
 
 
 def bot_added_to_group(
@@ -209,4 +209,4 @@ def bot_added_to_group(
         "old_chat_member": {"status": "left", "user": bot},
         "new_chat_member": {"status": "member", "user": bot},
     }
-    return state.push_update("my_chat_member", payload)
+    return state.push_update("my_chat_member", payload, now=now)
