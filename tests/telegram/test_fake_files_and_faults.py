@@ -156,3 +156,10 @@ async def test_dropped_connection(fake_telegram: FakeTelegram, applied: bool) ->
         await call(fake_telegram, "sendMessage", chat_id=CHAT, text="lost?")
     assert [m.text for m in fake_telegram.bot_messages(CHAT)] == (["lost?"] if applied else [])
     assert fake_telegram.calls("sendMessage")[0].fault == repr(Drop(applied=applied))
+
+
+def test_faults_read_as_the_contract_spells_them() -> None:
+    assert RetryAfter(5) == RetryAfter(seconds=5)
+    assert ServerError(502) == ServerError(status=502)
+    assert Hang(30) == Hang(seconds=30, applied=False)
+    assert Drop() == Drop(applied=False)

@@ -1,26 +1,30 @@
-"""Faults a test schedules on the fake server: what goes wrong, for which method, how many times. Pure."""
+"""Faults a test schedules on the fake server: what goes wrong, for which method, how many times. Pure.
+
+The first field of each fault may be given positionally (``RetryAfter(5)``, ``ServerError(502)``,
+``Hang(30)``), as the contract between the Telegram helpers spells them; the rest are keyword-only.
+"""
 
 from __future__ import annotations
 
 import attrs
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class RetryAfter:
     """Answer 429 ``Too Many Requests: retry after N`` with ``parameters.retry_after = seconds``."""
 
     seconds: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class ServerError:
     """Answer a 5xx envelope (``status`` 500, 502...); the request has no effect."""
 
     status: int = 500
-    description: str = "Internal Server Error"
+    description: str = attrs.field(default="Internal Server Error", kw_only=True)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class BadRequest:
     """Answer 400 with ``description`` (e.g. ``Bad Request: can't parse entities: ...``) without judging the
     request: for testing how the bot handles an answer its own correct requests never get."""
@@ -28,20 +32,20 @@ class BadRequest:
     description: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class Hang:
     """Hold the request ``seconds`` (past the client's timeout), then answer. With ``applied`` the request
     takes effect after the wait (Telegram did it, the client never heard); without, it has no effect."""
 
     seconds: float
-    applied: bool = False
+    applied: bool = attrs.field(default=False, kw_only=True)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class Drop:
     """Close the connection without an answer. With ``applied`` the request took effect first."""
 
-    applied: bool = False
+    applied: bool = attrs.field(default=False, kw_only=True)
 
 
 Fault = RetryAfter | ServerError | BadRequest | Hang | Drop
