@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from codexgram.telegram.chunking import split_html
 from codexgram.telegram.html_entities import parse_html, telegram_trim, utf16_len
-from codexgram.telegram.render import markdown_to_html, render_chunks, render_progress
+from codexgram.telegram.render import markdown_to_html, render_chunks, render_message, render_progress
 
 _ALPHABET = st.sampled_from(
     list("abcxyz XYZ019")
@@ -113,3 +113,24 @@ def test_progress_message_is_valid_and_shows_the_end(markdown: str, limit: int) 
     assert utf16_len(text) <= limit
     shown = text.removeprefix("…\n")
     assert _without_whitespace(whole_text).endswith(_without_whitespace(shown))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    markdown=markdown_documents, limit=st.integers(min_value=300, max_value=600), max_chunks=st.integers(1, 4)
+)
+def test_render_message_sends_chunks_or_a_document_with_a_valid_preview(
+    markdown: str, limit: int, max_chunks: int
+) -> None:
+    result = render_message(markdown, limit=limit, max_chunks=max_chunks)
+    if result.document is None:
+        assert len(result.chunks) <= max_chunks
+        assert result.chunks == tuple(render_chunks(markdown, limit=limit))
+        return
+    assert result.chunks == ()
+    assert result.document == ("answer.md", markdown.encode("utf-8"))
+    assert len(render_chunks(markdown, limit=limit)) > max_chunks
+    assert result.preview is not None
+    preview_text, _ = parse_html(result.preview)
+    assert utf16_len(preview_text) <= limit
+    assert "attached as answer.md" in preview_text
