@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import httpx
 import pytest
 
 from codexgram.testing.fake_telegram import ApiSpec, FakeTelegram
@@ -103,4 +104,18 @@ async def test_results_are_checked_against_the_return_type(fake_telegram: FakeTe
     fake_telegram._check_result("getMe", {"id": "seven", "is_bot": True, "first_name": "x"})
     fake_telegram._check_result("editMessageText", True)  # Message or Boolean
     assert fake_telegram.response_errors == ["getMe result: getMe.id must be Integer, got String"]
+    fake_telegram.response_errors.clear()  # seen; the fixture checks the rest
+
+
+async def test_a_failure_inside_the_fake_is_reported_not_hidden(
+    fake_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(params: object, now: float) -> object:
+        raise KeyError("oops")
+
+    monkeypatch.setitem(fake_telegram.methods.handlers, "getme", broken)
+    async with httpx.AsyncClient(base_url=fake_telegram.base_url) as http:
+        response = await http.post(f"/bot{fake_telegram.token}/getMe")
+    assert response.status_code == 500
+    assert fake_telegram.response_errors == ["getMe: the fake failed: KeyError: 'oops'"]
     fake_telegram.response_errors.clear()  # seen; the fixture checks the rest
