@@ -9,7 +9,7 @@ whitespace only. So no visible character is lost, duplicated or reordered; only 
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from codexgram.telegram.chunking import split_html
@@ -123,6 +123,7 @@ def test_render_message_sends_chunks_or_a_document_with_a_valid_preview(
     markdown: str, limit: int, max_chunks: int
 ) -> None:
     result = render_message(markdown, limit=limit, max_chunks=max_chunks)
+    event("document" if result.document is not None else "chunks")
     if result.document is None:
         assert len(result.chunks) <= max_chunks
         assert result.chunks == tuple(render_chunks(markdown, limit=limit))
