@@ -36,6 +36,7 @@ __all__ = [
     "escape",
     "html_to_plain",
     "markdown_to_html",
+    "plain_text_of",
     "render_chunks",
     "render_message",
     "render_progress",
