@@ -1,0 +1,146 @@
+"""Acceptance: the outbox actor + the real BotApiClient against the fake Bot API server (flood control on).
+
+Virtual time: the fake and the outbox both use trio's clock, so ``clock`` (a MockClock that jumps once every
+task has been idle for a few real milliseconds, leaving loopback I/O the time to happen) runs 10 s streams in
+well under a second of waiting.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+import trio.testing
+
+from codexgram.actors.outbox import OutboxSettings, outbox_actor
+from codexgram.actors.runtime import Reply, ask
+from codexgram.messages import EditMessageText, OutboxRequest, SendMessage
+from codexgram.telegram.client import BotApiClient
+from codexgram.testing.fake_telegram import Drop, FakeTelegram, Hang, RetryAfter, ServerError
+
+CHAT = 7001
+Mailbox = trio.MemorySendChannel[OutboxRequest]
+
+
+@pytest.fixture
+def clock() -> trio.testing.MockClock:
+    return trio.testing.MockClock(autojump_threshold=0.005)
+
+
+@asynccontextmanager
+async def outbox_on(fake: FakeTelegram, **settings: object) -> AsyncIterator[Mailbox]:
+    client = BotApiClient(token=fake.token, base_url=fake.base_url, timeout=10)
+    async with client, trio.open_nursery() as nursery:
+        actor = functools.partial(
+            outbox_actor,
+            client=client,
+            store=None,
+            settings=OutboxSettings(**settings),  # type: ignore[arg-type]
+        )
+        mailbox: Mailbox = await nursery.start(actor)
+        try:
+            yield mailbox
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+async def send(mailbox: Mailbox, text: str) -> int:
+    def make(reply: Reply[int]) -> SendMessage:
+        return SendMessage(chat_id=CHAT, text=text, reply=reply)
+
+    return await ask(mailbox, make, timeout=300)
+
+
+def statuses(fake: FakeTelegram) -> list[int]:
+    return [call.status for call in fake.calls()]
+
+
+async def test_a_streamed_answer_is_edited_about_once_a_second_without_429(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    fake_telegram.ensure_chat(CHAT)
+    async with outbox_on(fake_telegram) as mailbox:
+        message_id = await send(mailbox, "<i>thinking…</i>")
+        started = trio.current_time()
+        text = ""
+        for step in range(500):  # 50 changes a second for 10 s
+            text = f"<b>Progress</b>\nstep {step} of 500"
+            await mailbox.send(EditMessageText(chat_id=CHAT, message_id=message_id, text=text))
+            await trio.sleep(0.02)
+        assert trio.current_time() - started == pytest.approx(10.0, abs=0.5)
+
+        def final(reply: Reply[None]) -> EditMessageText:
+            return EditMessageText(chat_id=CHAT, message_id=message_id, text=text, reply=reply)
+
+        await ask(mailbox, final, timeout=60)
+
+    edits = fake_telegram.calls("editMessageText")
+    assert 429 not in statuses(fake_telegram)
+    assert 8 <= len(edits) <= 12, f"{len(edits)} edits for a 10 s stream"
+    assert all(later.at - earlier.at >= 1.0 for earlier, later in itertools.pairwise(edits))
+    [shown] = fake_telegram.bot_messages(CHAT)
+    assert shown.text == "Progress\nstep 499 of 500"
+
+
+async def test_a_429_is_waited_out_and_nothing_is_lost(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    fake_telegram.ensure_chat(CHAT)
+    fake_telegram.schedule_fault("sendMessage", RetryAfter(seconds=9))
+    async with outbox_on(fake_telegram) as mailbox:
+        replies: list[Reply[int]] = []
+        for index in range(4):
+            reply: Reply[int] = Reply()
+            replies.append(reply)
+            await mailbox.send(SendMessage(chat_id=CHAT, text=f"part {index}", reply=reply))
+        with trio.fail_after(120):
+            ids = [await reply.wait() for reply in replies]
+    calls = fake_telegram.calls("sendMessage")
+    refused, retried = calls[0], calls[1]
+    assert refused.status == 429
+    assert retried.status == 200
+    assert retried.params["text"] == "part 0"
+    assert retried.at - refused.at == pytest.approx(9.0, abs=0.1)
+    assert statuses(fake_telegram).count(429) == 1
+    assert [m.text for m in fake_telegram.bot_messages(CHAT)] == [f"part {i}" for i in range(4)]
+    assert ids == sorted(ids)
+
+
+async def test_server_errors_drops_and_hangs_still_deliver_exactly_once(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    fake_telegram.ensure_chat(CHAT)
+    fake_telegram.schedule_fault("sendMessage", ServerError(status=500), count=2)
+    fake_telegram.schedule_fault("sendMessage", Drop(), count=2)
+    fake_telegram.schedule_fault("sendMessage", Hang(seconds=60))
+    fake_telegram.schedule_fault("sendMessage", ServerError(status=502, description="Bad Gateway"))
+    async with outbox_on(fake_telegram, call_timeout=5.0, max_attempts=10) as mailbox:
+        message_id = await send(mailbox, "<b>Final answer</b>: 42")
+    assert fake_telegram.faults.pending == 0  # every fault was met
+    outcomes = [(call.status, call.fault is not None) for call in fake_telegram.calls("sendMessage")]
+    # (the hung call is recorded only when the fake's hang ends, after the test)
+    assert outcomes == [(500, True), (500, True), (0, True), (0, True), (502, True), (200, False)]
+    [shown] = fake_telegram.bot_messages(CHAT)
+    assert shown.message_id == message_id
+    assert shown.text == "Final answer: 42"
+
+
+@pytest.mark.fake_telegram_bad_requests  # broken HTML on purpose; checked below that it is the only one
+async def test_cant_parse_entities_falls_back_to_plain_text(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    fake_telegram.ensure_chat(CHAT)
+    async with outbox_on(fake_telegram) as mailbox:
+        await send(mailbox, "a <b>broken <i>nest</b> &amp; more")
+    first, second = fake_telegram.calls("sendMessage")
+    assert first.status == 400
+    assert "can't parse entities" in (first.description or "")
+    assert second.status == 200
+    [shown] = fake_telegram.bot_messages(CHAT)
+    assert shown.text == "a broken nest & more"
+    [violation] = fake_telegram.validation_errors
+    assert "parse entities" in violation
