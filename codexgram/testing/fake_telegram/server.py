@@ -1,5 +1,6 @@
 """The fake Bot API server: routes, long polling, faults, and the record of every call. The trio shell around
 the pure parts (:mod:`.spec`, :mod:`.bot_methods`, :mod:`.state`, :mod:`.flood`, :mod:`.user_api`).
+Playing the user is the mixin :class:`.user_side.UserSide`.
 
 Routes: ``GET|POST /bot<token>/<method>`` (method names case-insensitive),
 ``GET /file/bot<token>/<file_path>``, and the test-side control API under ``/_test/`` (:mod:`.control`).
@@ -13,7 +14,6 @@ still checked).
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import secrets
@@ -26,13 +26,13 @@ import trio
 
 from codexgram.testing.http import DropConnection, Request, Response, serve_http
 
-from . import user_api
 from .bot_methods import ApiError, BotMethods
 from .control import handle_control
 from .faults import BadRequest, Drop, Fault, FaultSchedule, Hang, RetryAfter, ServerError
 from .flood import FloodControl
 from .spec import ApiSpec, UploadedFile
 from .state import FakeMessage, TelegramState
+from .user_side import UserSide
 from .wire import MalformedRequest, error_body, ok_body, request_params
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class _Poll:
     terminated: bool = False
 
 
-class FakeTelegram:
+class FakeTelegram(UserSide):
     """A fake Telegram for one bot. Build it inside a trio loop (its clock is ``trio.current_time``)."""
 
     def __init__(
@@ -104,114 +104,7 @@ class FakeTelegram:
     def __repr__(self) -> str:  # never show the token
         return f"<FakeTelegram {self.base_url or 'not serving'}>"
 
-    # --- the test's side ----------------------------------------------------------------------------------
-
-    def _queued(self, update: dict[str, Any] | None) -> dict[str, Any] | None:
-        self._wake()
-        return copy.deepcopy(update)  # the test's copy: changing it must not change what the bot receives
-
-    def user_sends_text(
-        self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = "private"
-    ) -> dict[str, Any] | None:
-        """A user (or a channel) sends ``text``; ``/commands`` get ``bot_command`` entities.
-
-        Returns the queued Update (JSON), or None when ``allowed_updates`` filters it out."""
-        now = trio.current_time()
-        return self._queued(
-            user_api.user_message(
-                self.state, chat_id, now=now, user_id=user_id, chat_type=chat_type, text=text
-            )
-        )
-
-    def user_sends_photo(
-        self,
-        chat_id: int,
-        data: bytes,
-        *,
-        width: int = 640,
-        height: int = 480,
-        caption: str | None = None,
-        user_id: int | None = None,
-        chat_type: str = "private",
-    ) -> dict[str, Any] | None:
-        return self._queued(
-            user_api.user_photo(
-                self.state,
-                chat_id,
-                data,
-                now=trio.current_time(),
-                width=width,
-                height=height,
-                caption=caption,
-                user_id=user_id,
-                chat_type=chat_type,
-            )
-        )
-
-    def user_sends_document(
-        self,
-        chat_id: int,
-        data: bytes,
-        *,
-        file_name: str = "file.txt",
-        mime_type: str = "text/plain",
-        caption: str | None = None,
-        user_id: int | None = None,
-        chat_type: str = "private",
-    ) -> dict[str, Any] | None:
-        return self._queued(
-            user_api.user_document(
-                self.state,
-                chat_id,
-                data,
-                now=trio.current_time(),
-                file_name=file_name,
-                mime_type=mime_type,
-                caption=caption,
-                user_id=user_id,
-                chat_type=chat_type,
-            )
-        )
-
-    def user_presses_button(
-        self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None, strict: bool = True
-    ) -> dict[str, Any] | None:
-        return self._queued(
-            user_api.user_presses_button(
-                self.state, chat_id, message_id, data, now=trio.current_time(), user_id=user_id, strict=strict
-            )
-        )
-
-    def user_edits_text(self, chat_id: int, message_id: int, text: str) -> dict[str, Any] | None:
-        """The user edits their message ``message_id``: an ``edited_message`` update."""
-        return self._queued(
-            user_api.user_edits_text(self.state, chat_id, message_id, text, now=trio.current_time())
-        )
-
-    def bot_added_to_group(
-        self, chat_id: int, *, by_user_id: int = user_api.DEFAULT_GROUP_MEMBER, chat_type: str = "group"
-    ) -> dict[str, Any] | None:
-        """Someone adds the bot to a group: a ``my_chat_member`` update."""
-        return self._queued(
-            user_api.bot_added_to_group(
-                self.state, chat_id, now=trio.current_time(), by_user_id=by_user_id, chat_type=chat_type
-            )
-        )
-
-    def user_blocks_bot(self, chat_id: int, *, blocked: bool = True) -> None:
-        """The user of a private chat blocks (or unblocks) the bot: sends get 403 ``bot was blocked``."""
-        if blocked:
-            self.state.blocked_by.add(chat_id)
-        else:
-            self.state.blocked_by.discard(chat_id)
-
-    def set_webhook(self, url: str) -> None:
-        """Pretend a webhook is set (another deployment): getUpdates answers 409 until deleteWebhook."""
-        self.state.webhook_url = url
-
-    def ensure_chat(self, chat_id: int, chat_type: str = "private") -> None:
-        """Make ``chat_id`` known without a message (as if the user had opened the bot earlier)."""
-        self.state.ensure_chat(chat_id, chat_type)
+    # --- the test's side (reading; playing the user is in UserSide) ----------------------------------
 
     def messages(self, chat_id: int) -> list[FakeMessage]:
         """Every message of the chat, both sides, oldest first, deleted ones included (``deleted=True``)."""
@@ -238,10 +131,6 @@ class FakeTelegram:
     def schedule_fault(self, method: str | None, fault: Fault, *, count: int = 1) -> None:
         """The next ``count`` calls of ``method`` (any when None) meet ``fault`` instead of an answer."""
         self.faults.schedule(method, fault, count=count)
-
-    def _wake(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
 
     # --- HTTP ---------------------------------------------------------------------------------------------
 
