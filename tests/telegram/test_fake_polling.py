@@ -210,3 +210,12 @@ async def test_unconfirmed_updates_expire_after_a_day(
     await trio.sleep(3600 + 1)
     _, body = await get_updates(fake_telegram)
     assert texts(body) == ["recent"]
+
+
+@pytest.mark.fake_telegram_bad_requests
+async def test_a_misspelt_update_kind_is_caught(fake_telegram: FakeTelegram) -> None:
+    status, _ = await get_updates(fake_telegram, allowed_updates=["message", "callback_querry"])
+    assert status == 400
+    assert fake_telegram.validation_errors == [
+        "getUpdates: allowed_updates names unknown update types ['callback_querry']"
+    ]

@@ -77,9 +77,13 @@ def bad_request(description: str, *, violation: bool = False) -> ApiError:
 class BotMethods:
     """The methods, over one :class:`TelegramState` and one :class:`FloodControl`."""
 
-    def __init__(self, state: TelegramState, flood: FloodControl) -> None:
+    def __init__(
+        self, state: TelegramState, flood: FloodControl, *, update_kinds: frozenset[str] = frozenset()
+    ) -> None:
         self.state = state
         self.flood = flood
+        # The kinds an Update can carry (its fields but update_id), from the reference; empty: any.
+        self.update_kinds = update_kinds
         self.chat_actions: list[tuple[int, str, float]] = []
         self.handlers: dict[str, Callable[[dict[str, Any], float], Any]] = {
             "getme": self.get_me,
@@ -370,6 +374,8 @@ class BotMethods:
         self.state.expire(now)
         if "allowed_updates" in params:
             kinds = params["allowed_updates"]
+            if self.update_kinds and (unknown := sorted(set(kinds) - self.update_kinds)):
+                raise bad_request(f"allowed_updates names unknown update types {unknown}", violation=True)
             self.state.allowed_updates = frozenset(kinds) if kinds else None
         if "offset" in params:
             self.state.confirm(int(params["offset"]))

@@ -80,7 +80,8 @@ class FakeTelegram(UserSide):
         self.spec = shared_spec()
         self.state = TelegramState(epoch=time.time() - trio.current_time())
         self._flood = flood or FloodControl()
-        self.methods = BotMethods(self.state, self._flood)
+        update_kinds = frozenset(self.spec.types["Update"]) - {"update_id"}
+        self.methods = BotMethods(self.state, self._flood, update_kinds=update_kinds)
         self.faults = FaultSchedule()
         self.validation_errors: list[str] = []
         # The fake's own mistakes: results that do not match the method's return type in the reference.
