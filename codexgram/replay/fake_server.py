@@ -35,78 +35,115 @@ MAX_MESSAGE_SIZE = 16 * 2**20  # what codex announces; a replay must not be stri
 
 
 class FakeAppServer:
-    """Plays one transcript to the first client that connects (a second connection is refused)."""
+    """Plays one transcript; its n-th connection plays the n-th recorded connection.
+
+    A transcript with several connections (the link reconnected while recording) is played one connection
+    at a time: when the client frames and server frames of a connection are all through and a later one was
+    recorded, the server closes the WebSocket, and the client's next connection plays the next part. A
+    connection beyond the recorded ones is refused (HTTP 503) and counted as a mismatch.
+    """
 
     def __init__(self, transcript: Transcript, *, time_scale: float = 1.0) -> None:
         self.transcript = transcript
-        self.playback = Playback(transcript)
+        self.playbacks = [Playback(transcript, frames) for frames in transcript.connections()]
         self.time_scale = time_scale  # 0 plays without the recorded gaps
         self.finished = trio.Event()
         self.connected = trio.Event()
         self.connections = 0
+        self._extra: list[ReplayMismatch] = []
         self._changed = trio.Event()  # set (and replaced) whenever the playback state moves
 
     @property
+    def playback(self) -> Playback:
+        """The playback of the current (latest) connection."""
+        return self.playbacks[min(max(self.connections - 1, 0), len(self.playbacks) - 1)]
+
+    @property
     def mismatches(self) -> list[ReplayMismatch]:
-        return self.playback.mismatches
+        return [m for playback in self.playbacks for m in playback.mismatches] + self._extra
+
+    @property
+    def server_frames_sent(self) -> int:
+        return sum(playback.server_frames_sent for playback in self.playbacks)
 
     def waiting_for(self) -> list[str]:
-        return self.playback.waiting_for()
+        return [
+            item for playback in self.playbacks if not playback.finished for item in playback.waiting_for()
+        ]
+
+    def sent_all_before(self, index: int) -> bool:
+        """Whether every recorded server frame before transcript ``index`` has gone out."""
+        return all(
+            playback.sent_all if playback.range.stop <= index else playback.sent_all_before(index)
+            for playback in self.playbacks
+            if playback.range.start < index
+        )
 
     async def wait_sent_before(self, index: int) -> None:
         """Wait until every recorded server frame before transcript ``index`` has been sent."""
-        while not self.playback.sent_all_before(index):
+        while not self.sent_all_before(index):
             await self._changed.wait()
 
     def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
-        if self.playback.finished:
+        if all(playback.finished for playback in self.playbacks):
             self.finished.set()
 
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
-        """Accept a WebSocket on ``stream`` and play the transcript until the client closes."""
+        """Accept a WebSocket on ``stream`` and play the next recorded connection until either side closes."""
         self.connections += 1
+        number = self.connections - 1
         async with stream, trio.open_nursery() as nursery:
-            request = await wrap_server_stream(
-                nursery,
-                stream,
-                max_message_size=MAX_MESSAGE_SIZE,
-            )
-            if self.connections > 1:
-                await request.reject(503, body=b"replay: the transcript has a single connection")
+            request = await wrap_server_stream(nursery, stream, max_message_size=MAX_MESSAGE_SIZE)
+            if number >= len(self.playbacks):
+                self._extra.append(
+                    ReplayMismatch(
+                        message=f"unexpected connection #{number + 1}: "
+                        f"{self.transcript.name} recorded {len(self.playbacks)}",
+                        received={},
+                    )
+                )
+                await request.reject(503, body=b"replay: no more recorded connections")
                 nursery.cancel_scope.cancel()
                 return
             ws = await request.accept()
             self.connected.set()
-            nursery.start_soon(self._play, ws)
-            await self._read(ws)
+            playback = self.playbacks[number]
+            last = number == len(self.playbacks) - 1
+            nursery.start_soon(self._play, ws, playback, last)
+            await self._read(ws, playback)
             nursery.cancel_scope.cancel()
 
-    async def _read(self, ws: WebSocketConnection) -> None:
+    async def _read(self, ws: WebSocketConnection, playback: Playback) -> None:
         try:
             while True:
                 msg = _parse(await ws.get_message())
-                for reply in self.playback.client_frame(msg):
+                for reply in playback.client_frame(msg):
                     await ws.send_message(json.dumps(reply))
                 self._notify()
         except ConnectionClosed:
-            pass  # the client hung up: the replay is over for this connection
+            pass  # either side hung up: the replay of this connection is over
 
-    async def _play(self, ws: WebSocketConnection) -> None:
+    async def _play(self, ws: WebSocketConnection, playback: Playback, last: bool) -> None:
         try:
-            while (pending := self.playback.next_server_frame()) is not None:
+            while (pending := playback.next_server_frame()) is not None:
                 if not pending.ready:
                     await self._changed.wait()
                     continue
                 if pending.delay and self.time_scale:
                     await trio.sleep(pending.delay * self.time_scale)
-                msg = self.playback.take_server_frame()
+                msg = playback.take_server_frame()
                 await ws.send_message(msg["_raw"] if "_raw" in msg else json.dumps(msg))
                 self._notify()
+            self._notify()
+            if not last:
+                # The recording went on over a new connection: end this one once the client is through too.
+                while not playback.finished:
+                    await self._changed.wait()
+                await ws.aclose()
         except ConnectionClosed:
             return
-        self._notify()
 
 
 def _parse(text: str | bytes) -> dict[str, Any]:

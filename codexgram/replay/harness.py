@@ -42,6 +42,9 @@ from codexgram.replay.transcript import Frame, Transcript
 # Calls that hand back a thread the harness must subscribe to, to see its events.
 THREAD_OPENING_METHODS = frozenset({"thread/start", "thread/resume", "thread/fork"})
 LINK_OWN_REQUESTS = frozenset({"initialize"})  # the link does the handshake itself
+# After a reconnect the link re-resumes its subscribed threads by itself: in every recorded connection but
+# the first, these calls are the link's, not the harness's to re-issue.
+LINK_OWN_AFTER_RECONNECT = frozenset({"thread/resume"})
 DEFAULT_TIMEOUT = 60.0
 MAILBOX_SIZE = 4096
 
@@ -101,7 +104,7 @@ class ReplaySession:
             async with trio.open_nursery() as calls:
                 done: dict[int, trio.Event] = {}
                 for index, frame in enumerate(self.transcript.frames):
-                    if frame.dir != "send" or frame.kind != "request" or frame.method in LINK_OWN_REQUESTS:
+                    if not self._is_harness_call(index, frame):
                         continue
                     await self.server.wait_sent_before(index)
                     for answered_before in _calls_answered_before(self.transcript, index, done):
@@ -112,12 +115,17 @@ class ReplaySession:
         if not self.server.finished.is_set():
             waiting = "; ".join(self.server.waiting_for()) or "nothing from the client"
             self.problems.append(
-                f"stalled after {timeout:g} s at server frame {self.server.playback.server_frames_sent} "
+                f"stalled after {timeout:g} s at server frame {self.server.server_frames_sent} "
                 f"of {len(self.transcript.received())}, waiting for: {waiting}"
             )
         # Let the link route the last frames to the thread mailboxes before taking stock.
         await trio.testing.wait_all_tasks_blocked(cushion=0.01)
         return self.result()
+
+    def _is_harness_call(self, index: int, frame: Frame) -> bool:
+        if frame.dir != "send" or frame.kind != "request" or frame.method in LINK_OWN_REQUESTS:
+            return False
+        return not (frame.method in LINK_OWN_AFTER_RECONNECT and self.transcript.connection_of(index) > 0)
 
     def result(self) -> ReplayResult:
         return ReplayResult(
@@ -159,7 +167,9 @@ class ReplaySession:
                 await self._answer(event)
 
     async def _answer(self, event: CodexServerRequestEvent) -> None:
-        frame = self._answer_frames.get(_id_key(event.request_id))
+        # Server request ids are per server process; answers are looked up in the current connection.
+        connection = max(self.server.connections - 1, 0)
+        frame = self._answer_frames.get((connection, _id_key(event.request_id)))
         result = self.answer(event, frame)
         if result is None:
             return  # recorded unanswered (e.g. interrupted while pending)
@@ -226,22 +236,27 @@ def _id_key(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def _answers_to_server_requests(transcript: Transcript) -> dict[Any, Frame]:
-    """The client's recorded answer to each server request id (the first one after the request)."""
-    asked: set[Any] = set()
-    answers: dict[Any, Frame] = {}
-    for frame in transcript.frames:
-        key = _id_key(frame.id)
-        if frame.dir == "recv" and frame.kind == "request":
-            asked.add(key)
-        elif frame.dir == "send" and frame.kind in ("response", "error") and key in asked:
-            answers.setdefault(key, frame)
+def _answers_to_server_requests(transcript: Transcript) -> dict[tuple[int, Any], Frame]:
+    """The client's recorded answer to each (connection, server request id): the first after the request."""
+    answers: dict[tuple[int, Any], Frame] = {}
+    for connection, frames in enumerate(transcript.connections()):
+        asked: set[Any] = set()
+        for index in frames:
+            frame = transcript.frames[index]
+            key = _id_key(frame.id)
+            if frame.dir == "recv" and frame.kind == "request":
+                asked.add(key)
+            elif frame.dir == "send" and frame.kind in ("response", "error") and key in asked:
+                answers.setdefault((connection, key), frame)
     return answers
 
 
 def _response_index(transcript: Transcript, request_index: int) -> int | None:
+    """The recorded answer to the request at ``request_index`` (ids restart per connection: look only in
+    the request's own connection)."""
     request_id = transcript.frames[request_index].id
-    for index in range(request_index + 1, len(transcript.frames)):
+    connection = transcript.connections()[transcript.connection_of(request_index)]
+    for index in range(request_index + 1, connection.stop):
         frame = transcript.frames[index]
         if frame.dir == "recv" and frame.kind in ("response", "error") and frame.id == request_id:
             return index

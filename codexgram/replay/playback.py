@@ -56,9 +56,11 @@ class ServerFrame:
 class Playback:
     """The server side of one transcript, for one client connection. Not thread-safe; one owner."""
 
-    def __init__(self, transcript: Transcript) -> None:
+    def __init__(self, transcript: Transcript, frames: range | None = None) -> None:
+        """Play ``frames`` (a range of transcript indices: one connection) or the whole transcript."""
         self.transcript = transcript
         self.frames = transcript.frames
+        self.range = frames if frames is not None else range(len(self.frames))
         self.mismatches: list[ReplayMismatch] = []
         self._unmatched: set[int] = set()
         self._requests: dict[str, deque[int]] = {}
@@ -66,13 +68,14 @@ class Playback:
         self._answers: dict[Any, deque[int]] = {}
         self._client_ids: dict[int, Any] = {}  # recorded request index -> the id the client used
         self._answers_request: dict[int, int] = {}  # recorded response index -> recorded request index
-        self._server_order = [i for i, f in enumerate(self.frames) if f.dir == "recv"]
+        self._server_order = [i for i in self.range if self.frames[i].dir == "recv"]
         self._next_server = 0
         self._index_frames()
 
     def _index_frames(self) -> None:
         open_requests: dict[Any, int] = {}  # recorded id -> index of the request still waiting for its answer
-        for index, frame in enumerate(self.frames):
+        for index in self.range:
+            frame = self.frames[index]
             kind = frame.kind
             if frame.dir == "send":
                 if kind == "raw":
@@ -173,8 +176,12 @@ class Playback:
     def server_frames_sent(self) -> int:
         return self._next_server
 
+    @property
+    def sent_all(self) -> bool:
+        return self._next_server >= len(self._server_order)
+
     def sent_all_before(self, index: int) -> bool:
-        """Whether every recorded server frame before transcript ``index`` has gone out."""
+        """Whether every recorded server frame (of this range) before transcript ``index`` has gone out."""
         return self._next_server >= len(self._server_order) or self._server_order[self._next_server] >= index
 
     @property

@@ -53,6 +53,7 @@ class Scenario:
     decision: str | None = None
     interrupt_after_deltas: int | None = None
     interrupt_on_approval: bool = False
+    sever_after_deltas: int | None = None  # cut the connection mid-turn: the link reconnects and resumes
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -89,6 +90,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         description="turn/interrupt while a command approval is pending",
     ),
     Scenario(
+        name="reconnect-mid-turn",
+        text="Keep talking while I reconnect [[slow:3]]",
+        sever_after_deltas=3,
+        description="the connection drops mid-turn; the link reconnects and resumes; the turn completes",
+    ),
+    Scenario(
         name="upstream-failure",
         text="This will fail [[fail]]",
         description="the model answers HTTP 500: an error notification and a failed turn",
@@ -96,7 +103,25 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
-async def drive_scenario(link: CodexLink, scenario: Scenario, workspace: Path) -> None:
+class SeverableConnector:
+    """Connects to the app-server's socket and can cut the current connection (a dropped network)."""
+
+    def __init__(self, path: Path) -> None:
+        self._connect = unix_socket_connector(path)
+        self._streams: list[trio.abc.Stream] = []
+
+    async def __call__(self) -> trio.abc.Stream:
+        stream = await self._connect()
+        self._streams.append(stream)
+        return stream
+
+    async def sever(self) -> None:
+        await self._streams[-1].aclose()
+
+
+async def drive_scenario(
+    link: CodexLink, scenario: Scenario, workspace: Path, sever: Callable[[], Awaitable[None]] | None = None
+) -> None:
     """Run the scenario's conversation over ``link`` until its ``turn/completed``."""
     started = await link.call("thread/start", {"cwd": str(workspace), **scenario.thread_params})
     thread_id: str = started["thread"]["id"]
@@ -120,6 +145,8 @@ async def drive_scenario(link: CodexLink, scenario: Scenario, workspace: Path) -
                     deltas += 1
                     if deltas == scenario.interrupt_after_deltas:
                         await interrupt()
+                    if deltas == scenario.sever_after_deltas and sever is not None:
+                        await sever()
                 elif method == "turn/completed":
                     break
     link.unsubscribe(thread_id)
@@ -140,24 +167,22 @@ async def record_scenario(
             async with open_codex_sandbox(
                 codex_bin, model_base_url=model.base_url, root=sandbox_root
             ) as server:
+                connector = SeverableConnector(server.socket_path)
+                drive = partial(
+                    drive_scenario, scenario=scenario, workspace=server.workspace, sever=connector.sever
+                )
                 with JsonlRecorder(path) as recorder:
-                    await _with_link(
-                        partial(drive_scenario, scenario=scenario, workspace=server.workspace),
-                        connector_path=server.socket_path,
-                        recorder=recorder,
-                    )
+                    await _with_link(drive, connector=connector, recorder=recorder)
             nursery.cancel_scope.cancel()
     return path
 
 
 async def _with_link(
-    body: Callable[[CodexLink], Awaitable[None]], *, connector_path: Path, recorder: JsonlRecorder
+    body: Callable[[CodexLink], Awaitable[None]], *, connector: SeverableConnector, recorder: JsonlRecorder
 ) -> None:
-    # The link gets its own nursery, closed before the app-server stops, so no reconnect is recorded.
+    # The link gets its own nursery, closed before the app-server stops, so no stray reconnect is recorded.
     async with trio.open_nursery() as nursery:
-        link: CodexLink = await nursery.start(
-            partial(codex_link_actor, unix_socket_connector(connector_path), recorder=recorder)
-        )
+        link: CodexLink = await nursery.start(partial(codex_link_actor, connector, recorder=recorder))
         await link.wait_connected(10)
         await body(link)
         nursery.cancel_scope.cancel()

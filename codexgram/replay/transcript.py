@@ -90,6 +90,22 @@ class Transcript:
     def to_jsonl(self) -> str:
         return "".join(f"{frame.to_json()}\n" for frame in self.frames)
 
+    def connections(self) -> list[range]:
+        """The frame index ranges of each connection: a new one starts at every ``initialize`` the client
+        sends (a reconnecting link always begins with it). Ids restart per connection."""
+        starts = [i for i, f in enumerate(self.frames) if f.dir == "send" and f.method == "initialize"]
+        if not starts or starts[0] != 0:
+            starts.insert(0, 0)
+        ends = [*starts[1:], len(self.frames)]
+        return [range(start, end) for start, end in zip(starts, ends, strict=True)]
+
+    def connection_of(self, index: int) -> int:
+        """Which connection (0-based) frame ``index`` belongs to."""
+        for number, frames in enumerate(self.connections()):
+            if index in frames:
+                return number
+        raise IndexError(index)
+
 
 def frame_kind(msg: Mapping[str, Any]) -> FrameKind:
     """Classify a JSON-RPC message: request (id + method), notification, response, error, or raw."""

@@ -47,6 +47,7 @@ EXPECTED_STATUS = {
     "file-change-approved": "completed",
     "interrupt-slow-stream": "interrupted",
     "interrupt-pending-approval": "interrupted",
+    "reconnect-mid-turn": "completed",
     "upstream-failure": "failed",
 }
 
@@ -66,6 +67,8 @@ async def test_record_then_replay(scenario: Scenario, codex_binary: Path, tmp_pa
     if scenario.name == "command-declined":
         [command] = completed_items(transcript, "commandExecution")
         assert command["status"] == "declined"
+    if scenario.name == "reconnect-mid-turn":
+        assert len(transcript.connections()) == 2
     if scenario.name == "file-change-approved":
         assert (workspace / "notes.txt").read_text() == "hello from codex\n"
     result = await replay_transcript(transcript, time_scale=0.0, timeout=30)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+import trio_websocket
 
 from codexgram.codex.items import AgentMessageItem, CommandExecutionItem, FileChangeItem
 from codexgram.codex.notifications import (
@@ -17,8 +18,10 @@ from codexgram.codex.notifications import (
     TurnDiffUpdated,
 )
 from codexgram.codex.server_requests import CommandApprovalRequest, FileChangeApprovalRequest
+from codexgram.codex.transport import open_websocket
 from codexgram.errors import CodexRefused
-from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
+from codexgram.messages import CodexEvent, CodexReconnected, CodexServerRequestEvent, ThreadEvent
+from codexgram.replay.fake_server import FakeAppServer, memory_connector
 from codexgram.replay.harness import ReplayFailed, ReplayResult, open_replay, replay_transcript
 from codexgram.replay.transcript import load_transcript
 
@@ -112,6 +115,45 @@ async def test_upstream_failure_fails_the_turn(autojump_clock: trio.testing.Mock
     result.check()
     assert any(isinstance(n, ErrorNotification) for n in notifications(result))
     assert final_status(result) == "failed"
+
+
+async def test_a_dropped_connection_is_resumed_and_the_turn_completes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "reconnect-mid-turn.jsonl"))
+    result.check()
+    kinds = [type(event).__name__ for _, event in result.events]
+    disconnected = kinds.index("CodexDisconnected")
+    reconnected = kinds.index("CodexReconnected")
+    assert disconnected < reconnected
+    resumed = result.events[reconnected][1]
+    assert isinstance(resumed, CodexReconnected)
+    assert resumed.resumed
+    after = [e.notification for _, e in result.events[reconnected:] if isinstance(e, CodexEvent)]
+    deltas_after = [n for n in after if isinstance(n, AgentMessageDelta)]
+    assert deltas_after  # the rest of the turn streamed over the new connection
+    deltas = "".join(n.delta for n in notifications(result) if isinstance(n, AgentMessageDelta))
+    [message] = completed_items(result, AgentMessageItem)
+    assert isinstance(message, AgentMessageItem)
+    assert deltas == message.text
+    assert final_status(result) == "completed"
+
+
+async def test_a_connection_beyond_the_recorded_ones_is_refused(nursery: trio.Nursery) -> None:
+    server = FakeAppServer(load_transcript(TRANSCRIPT_DIR / "plain-turn.jsonl"))
+    connect = memory_connector(server, nursery)
+    first = await open_websocket(nursery, await connect())
+    statuses: list[int] = []
+    try:
+        async with trio.open_nursery() as handshake:
+            await open_websocket(handshake, await connect())
+    except* trio_websocket.ConnectionRejected as group:
+        statuses = [
+            e.status_code for e in group.exceptions if isinstance(e, trio_websocket.ConnectionRejected)
+        ]
+    assert statuses == [503]
+    assert "unexpected connection #2" in str(server.mismatches[-1])
+    await first.aclose()
 
 
 async def test_replay_over_a_real_unix_socket() -> None:

@@ -12,6 +12,7 @@ from codexgram.replay.transcript import (
     MemoryRecorder,
     TranscriptError,
     frame_kind,
+    frames_from,
     load_transcript,
     parse_transcript,
 )
@@ -87,6 +88,7 @@ def test_the_recorded_transcripts_are_there_and_well_formed() -> None:
         "file-change-approved",
         "interrupt-slow-stream",
         "interrupt-pending-approval",
+        "reconnect-mid-turn",
         "upstream-failure",
     } <= names
     for path in TRANSCRIPTS:
@@ -96,3 +98,19 @@ def test_the_recorded_transcripts_are_there_and_well_formed() -> None:
         assert transcript.frames[0].method == "initialize", path.name
         completed = [f for f in transcript.received() if f.method == "turn/completed"]
         assert len(completed) == 1, path.name
+        expected_connections = 2 if path.stem == "reconnect-mid-turn" else 1
+        assert len(transcript.connections()) == expected_connections, path.name
+
+
+def test_connections_start_at_each_initialize() -> None:
+    transcript = frames_from(
+        [
+            ("send", {"id": 1, "method": "initialize", "params": {}}),
+            ("recv", {"id": 1, "result": {}}),
+            ("recv", {"method": "turn/started", "params": {}}),
+            ("send", {"id": 1, "method": "initialize", "params": {}}),
+            ("recv", {"id": 1, "result": {}}),
+        ]
+    )
+    assert transcript.connections() == [range(0, 3), range(3, 5)]
+    assert [transcript.connection_of(i) for i in range(5)] == [0, 0, 0, 1, 1]
