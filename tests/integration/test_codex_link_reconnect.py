@@ -177,7 +177,7 @@ async def test_a_frozen_server_is_detected_by_pings_and_rejoined_when_it_thaws(a
         try:
             stopped_at = trio.current_time()
             record = await thread.until(lambda e: isinstance(e, CodexDisconnected), within=5)
-            assert trio.current_time() - stopped_at < 0.3 + 1.0 + 1.0
+            assert trio.current_time() - stopped_at < 4.0  # ping interval 0.3 s + pong deadline 1 s + slack
             disconnected = record.events[-1]
             assert isinstance(disconnected, CodexDisconnected)
             assert "no pong" in disconnected.reason
