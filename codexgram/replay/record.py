@@ -25,10 +25,10 @@ import trio
 
 from codexgram.actors.codex_link import CodexLink, codex_link_actor
 from codexgram.codex.transport import unix_socket_connector
-from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
+from codexgram.messages import CodexEvent, CodexReconnected, CodexServerRequestEvent, ThreadEvent
 from codexgram.replay.events import notification_method
 from codexgram.replay.transcript import JsonlRecorder
-from codexgram.testing.codex_server import find_codex_binary, open_codex_sandbox
+from codexgram.testing.codex_server import AppServer, find_codex_binary, open_codex_sandbox
 from codexgram.testing.mock_model import run_mock_model
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class Scenario:
     interrupt_after_deltas: int | None = None
     interrupt_on_approval: bool = False
     sever_after_deltas: int | None = None  # cut the connection mid-turn: the link reconnects and resumes
+    then_restart_and_say: str | None = None  # after the turn: kill + restart the app-server, then a new turn
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -96,6 +97,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         description="the connection drops mid-turn; the link reconnects and resumes; the turn completes",
     ),
     Scenario(
+        name="server-restart-new-turn",
+        text="Remember me",
+        then_restart_and_say="Still there after the restart?",
+        description="the app-server is killed and restarted; the link resumes the thread; a new turn runs",
+    ),
+    Scenario(
         name="upstream-failure",
         text="This will fail [[fail]]",
         description="the model answers HTTP 500: an error notification and a failed turn",
@@ -120,36 +127,69 @@ class SeverableConnector:
 
 
 async def drive_scenario(
-    link: CodexLink, scenario: Scenario, workspace: Path, sever: Callable[[], Awaitable[None]] | None = None
+    link: CodexLink,
+    scenario: Scenario,
+    workspace: Path,
+    *,
+    sever: Callable[[], Awaitable[None]] | None = None,
+    restart_server: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the scenario's conversation over ``link`` until its ``turn/completed``."""
+    """Run the scenario's conversation over ``link`` until its (last) ``turn/completed``."""
     started = await link.call("thread/start", {"cwd": str(workspace), **scenario.thread_params})
     thread_id: str = started["thread"]["id"]
     send, receive = trio.open_memory_channel[ThreadEvent](1024)
     link.subscribe(thread_id, send)
-    user_input = [{"type": "text", "text": scenario.text, "text_elements": []}]
-    turn = await link.call("turn/start", {"threadId": thread_id, "input": user_input})
-    turn_id: str = turn["turn"]["id"]
-    interrupt = partial(link.call, "turn/interrupt", {"threadId": thread_id, "turnId": turn_id})
-    deltas = 0
     async with receive:
-        async for event in receive:
-            if isinstance(event, CodexServerRequestEvent):
-                if scenario.interrupt_on_approval:
-                    await interrupt()
-                elif scenario.decision is not None:
-                    await link.respond(event.request_id, {"decision": scenario.decision})
-            elif isinstance(event, CodexEvent):
-                method = notification_method(event.notification)
-                if method == "item/agentMessage/delta":
-                    deltas += 1
-                    if deltas == scenario.interrupt_after_deltas:
-                        await interrupt()
-                    if deltas == scenario.sever_after_deltas and sever is not None:
-                        await sever()
-                elif method == "turn/completed":
-                    break
+        await _run_turn(link, scenario, thread_id, scenario.text, receive, sever=sever)
+        if scenario.then_restart_and_say is not None:
+            if restart_server is None:
+                raise ValueError(f"scenario {scenario.name} needs a restart_server callable")
+            await restart_server()
+            await _until_reconnected(receive)
+            plain = attrs.evolve(
+                scenario, decision=None, interrupt_after_deltas=None, sever_after_deltas=None
+            )
+            await _run_turn(link, plain, thread_id, scenario.then_restart_and_say, receive, sever=None)
     link.unsubscribe(thread_id)
+
+
+async def _run_turn(
+    link: CodexLink,
+    scenario: Scenario,
+    thread_id: str,
+    text: str,
+    receive: trio.MemoryReceiveChannel[ThreadEvent],
+    *,
+    sever: Callable[[], Awaitable[None]] | None,
+) -> None:
+    user_input = [{"type": "text", "text": text, "text_elements": []}]
+    turn = await link.call("turn/start", {"threadId": thread_id, "input": user_input})
+    interrupt = partial(link.call, "turn/interrupt", {"threadId": thread_id, "turnId": turn["turn"]["id"]})
+    deltas = 0
+    async for event in receive:
+        if isinstance(event, CodexServerRequestEvent):
+            if scenario.interrupt_on_approval:
+                await interrupt()
+            elif scenario.decision is not None:
+                await link.respond(event.request_id, {"decision": scenario.decision})
+        elif isinstance(event, CodexEvent):
+            method = notification_method(event.notification)
+            if method == "item/agentMessage/delta":
+                deltas += 1
+                if deltas == scenario.interrupt_after_deltas:
+                    await interrupt()
+                if deltas == scenario.sever_after_deltas and sever is not None:
+                    await sever()
+            elif method == "turn/completed":
+                return
+
+
+async def _until_reconnected(receive: trio.MemoryReceiveChannel[ThreadEvent]) -> None:
+    async for event in receive:
+        if isinstance(event, CodexReconnected):
+            if not event.resumed:
+                raise RuntimeError("the link reconnected but could not resume the thread")
+            return
 
 
 async def record_scenario(
@@ -169,7 +209,11 @@ async def record_scenario(
             ) as server:
                 connector = SeverableConnector(server.socket_path)
                 drive = partial(
-                    drive_scenario, scenario=scenario, workspace=server.workspace, sever=connector.sever
+                    drive_scenario,
+                    scenario=scenario,
+                    workspace=server.workspace,
+                    sever=connector.sever,
+                    restart_server=partial(_crash_and_restart, server),
                 )
                 with JsonlRecorder(path) as recorder:
                     await _with_link(drive, connector=connector, recorder=recorder)
@@ -186,6 +230,11 @@ async def _with_link(
         await link.wait_connected(10)
         await body(link)
         nursery.cancel_scope.cancel()
+
+
+async def _crash_and_restart(server: AppServer) -> None:
+    await server.kill()
+    await server.start()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

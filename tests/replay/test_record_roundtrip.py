@@ -26,10 +26,9 @@ def codex_binary() -> Path:
         pytest.fail(str(exc), pytrace=False)
 
 
-def turn_status(transcript: Transcript) -> str:
-    [completed] = [f for f in transcript.received() if f.method == "turn/completed"]
-    status: str = completed.msg["params"]["turn"]["status"]
-    return status
+def turn_statuses(transcript: Transcript) -> list[str]:
+    completed = [f for f in transcript.received() if f.method == "turn/completed"]
+    return [str(f.msg["params"]["turn"]["status"]) for f in completed]
 
 
 def completed_items(transcript: Transcript, item_type: str) -> list[dict[str, object]]:
@@ -40,15 +39,16 @@ def completed_items(transcript: Transcript, item_type: str) -> list[dict[str, ob
     ]
 
 
-EXPECTED_STATUS = {
-    "plain-turn": "completed",
-    "command-approved": "completed",
-    "command-declined": "completed",
-    "file-change-approved": "completed",
-    "interrupt-slow-stream": "interrupted",
-    "interrupt-pending-approval": "interrupted",
-    "reconnect-mid-turn": "completed",
-    "upstream-failure": "failed",
+EXPECTED_STATUSES = {
+    "plain-turn": ["completed"],
+    "command-approved": ["completed"],
+    "command-declined": ["completed"],
+    "file-change-approved": ["completed"],
+    "interrupt-slow-stream": ["interrupted"],
+    "interrupt-pending-approval": ["interrupted"],
+    "reconnect-mid-turn": ["completed"],
+    "server-restart-new-turn": ["completed", "completed"],
+    "upstream-failure": ["failed"],
 }
 
 
@@ -58,7 +58,7 @@ async def test_record_then_replay(scenario: Scenario, codex_binary: Path, tmp_pa
         scenario, codex_bin=codex_binary, out_dir=tmp_path, sandbox_root=tmp_path / "sandbox"
     )
     transcript = load_transcript(path)
-    assert turn_status(transcript) == EXPECTED_STATUS[scenario.name]
+    assert turn_statuses(transcript) == EXPECTED_STATUSES[scenario.name]
     workspace = tmp_path / "sandbox" / "workspace"
     if scenario.name == "command-approved":
         [command] = completed_items(transcript, "commandExecution")
@@ -67,7 +67,7 @@ async def test_record_then_replay(scenario: Scenario, codex_binary: Path, tmp_pa
     if scenario.name == "command-declined":
         [command] = completed_items(transcript, "commandExecution")
         assert command["status"] == "declined"
-    if scenario.name == "reconnect-mid-turn":
+    if scenario.name in ("reconnect-mid-turn", "server-restart-new-turn"):
         assert len(transcript.connections()) == 2
     if scenario.name == "file-change-approved":
         assert (workspace / "notes.txt").read_text() == "hello from codex\n"

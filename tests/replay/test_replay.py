@@ -35,8 +35,8 @@ def notifications(result: ReplayResult) -> list[object]:
 
 def final_status(result: ReplayResult) -> str:
     completed = [n for n in notifications(result) if isinstance(n, TurnCompleted)]
-    assert len(completed) == 1
-    return completed[0].turn.status
+    assert completed
+    return completed[-1].turn.status
 
 
 def completed_items(result: ReplayResult, kind: type) -> list[object]:
@@ -137,6 +137,19 @@ async def test_a_dropped_connection_is_resumed_and_the_turn_completes(
     assert isinstance(message, AgentMessageItem)
     assert deltas == message.text
     assert final_status(result) == "completed"
+
+
+async def test_after_a_server_restart_the_resumed_thread_takes_a_new_turn(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    result = await replay_transcript(load_transcript(TRANSCRIPT_DIR / "server-restart-new-turn.jsonl"))
+    result.check()
+    reconnected = [e for _, e in result.events if isinstance(e, CodexReconnected)]
+    assert [e.resumed for e in reconnected] == [True]
+    completed = [n for n in notifications(result) if isinstance(n, TurnCompleted)]
+    assert [c.turn.status for c in completed] == ["completed", "completed"]
+    texts = [m.text for m in completed_items(result, AgentMessageItem) if isinstance(m, AgentMessageItem)]
+    assert texts == ["You said: Remember me", "You said: Still there after the restart?"]
 
 
 async def test_a_connection_beyond_the_recorded_ones_is_refused(nursery: trio.Nursery) -> None:
