@@ -24,7 +24,12 @@ import outcome
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from codexgram.actors.codex_routing import TESTED_CODEX_VERSION, server_version_from
+from codexgram.actors.codex_routing import (
+    TESTED_CODEX_VERSION,
+    UNSUPPORTED_REQUEST_CODE,
+    decline_for,
+    server_version_from,
+)
 from codexgram.errors import CodexUnavailable
 from codexgram.rpc.peer import JsonRpcPeer, RequestId
 
@@ -178,6 +183,28 @@ class Connection:
                 log.warning("codex did not answer a ping within %g s; dropping the connection", deadline)
                 self.mark_closed(f"no pong from codex within {deadline:g} s")
                 return
+
+    def settle(self, request_id: RequestId, result: outcome.Outcome[Any]) -> None:
+        """An answer arrived for one of our calls (ids we gave up on are no longer in the table)."""
+        pending = self.calls.pop(request_id, None) if isinstance(request_id, int) else None
+        if pending is not None:
+            pending.settle(result)
+
+    def decline(self, request_id: RequestId, method: str, *, why: str) -> None:
+        """Answer a server request "no" in its own terms (see ``decline_for``), without waiting: the frame
+        goes through the writer task, so the reader that calls this never blocks on the socket."""
+        result, message = decline_for(method)
+        if result is not None:
+            text = self.peer.send_result(request_id, result)
+        else:
+            text = self.peer.send_error(request_id, UNSUPPORTED_REQUEST_CODE, message)
+        log.info("declining server request %s %s: %s (%s)", request_id, method, message, why)
+        try:
+            self.outgoing_send.send_nowait(text)
+        except trio.WouldBlock:
+            log.error("outgoing queue full: could not decline server request %s %s", request_id, method)  # noqa: TRY400
+        except trio.ClosedResourceError:
+            pass  # the connection is closing; the request dies with it
 
     def mark_closed(self, reason: str) -> None:
         """The connection is gone: fail every pending call at once and stop the writer."""

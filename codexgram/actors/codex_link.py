@@ -48,7 +48,6 @@ from codexgram.actors.codex_routing import (
     Delivery,
     ThreadRoute,
     backoff_delay,
-    decline_for,
     urgency_of_notification,
 )
 from codexgram.codex.converter import decode_notification, decode_result, decode_server_request, encode_params
@@ -218,21 +217,7 @@ class CodexLink:
         for request_id, (method, owner) in list(connection.server_requests.items()):
             if owner == thread_id:
                 del connection.server_requests[request_id]
-                self._decline(connection, request_id, method, why=why)
-
-    def _decline(self, connection: Connection, request_id: RequestId, method: str, *, why: str) -> None:
-        result, message = decline_for(method)
-        if result is not None:
-            text = connection.peer.send_result(request_id, result)
-        else:
-            text = connection.peer.send_error(request_id, -32601, message)
-        log.info("declining server request %s %s: %s (%s)", request_id, method, message, why)
-        try:
-            connection.outgoing_send.send_nowait(text)
-        except trio.WouldBlock:
-            log.error("outgoing queue full: could not decline server request %s %s", request_id, method)  # noqa: TRY400
-        except trio.ClosedResourceError:
-            pass  # the connection is closing; the request dies with it
+                connection.decline(request_id, method, why=why)
 
     def _handle_text(self, connection: Connection, text: str) -> None:
         connection.record("recv", text)
@@ -242,19 +227,13 @@ class CodexLink:
             elif isinstance(event, ServerRequest):
                 self._route_server_request(connection, event)
             elif isinstance(event, Response):
-                self._settle(connection, event.id, outcome.Value(event.result))
+                connection.settle(event.id, outcome.Value(event.result))
             elif isinstance(event, ErrorResponse):
                 error_type = CodexOverloaded if event.code == OVERLOADED_CODE else CodexRefused
                 error = error_type(event.method, event.code, event.message, event.data)
-                self._settle(connection, event.id, outcome.Error(error))
+                connection.settle(event.id, outcome.Error(error))
             elif isinstance(event, ProtocolViolation):
                 log.warning("codex protocol violation: %s: %.200s", event.reason, event.text)
-
-    @staticmethod
-    def _settle(connection: Connection, request_id: RequestId, result: outcome.Outcome[Any]) -> None:
-        pending = connection.calls.pop(request_id, None) if isinstance(request_id, int) else None
-        if pending is not None:
-            pending.settle(result)
 
     def _route_notification(self, event: Notification) -> None:
         thread_id = thread_id_of(event)
@@ -280,10 +259,10 @@ class CodexLink:
         thread_id = thread_id_of(event)
         route = self._routes.get(thread_id) if thread_id is not None else None
         if event.method not in HANDLED_SERVER_REQUESTS:
-            self._decline(connection, event.id, event.method, why="not supported")
+            connection.decline(event.id, event.method, why="not supported")
             return
         if route is None:
-            self._decline(connection, event.id, event.method, why=f"no subscriber for thread {thread_id}")
+            connection.decline(event.id, event.method, why=f"no subscriber for thread {thread_id}")
             return
         request: Any
         try:
