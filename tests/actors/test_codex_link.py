@@ -696,3 +696,34 @@ async def test_a_hung_server_is_detected_by_keepalive_pings(
     await second.handshake()
     await second.answer_next("thread/resume", {})
     assert await receive(recv) == CodexReconnected(resumed=True)
+
+
+async def test_thread_route_counts_losses_into_one_marker_and_keeps_essentials() -> None:
+    from codexgram.actors.codex_routing import Delivery, ThreadRoute, Urgency
+
+    gone: list[str] = []
+    send, recv = trio.open_memory_channel[ThreadEvent](1)
+    route = ThreadRoute("A", send, overflow_limit=2, on_gone=lambda r, _: gone.append(r.thread_id))
+
+    def note(n: int) -> CodexEvent:
+        return CodexEvent(thread_id="A", notification=n)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(route.forward)
+        assert route.offer(note(0)) is Delivery.DELIVERED
+        assert route.offer(note(99), Urgency.DROPPABLE) is Delivery.DROPPED
+        assert route.offer(note(1)) is Delivery.QUEUED
+        await trio.testing.wait_all_tasks_blocked()  # the forwarder now waits to send 1
+        assert route.offer(note(2)) is Delivery.QUEUED
+        assert route.offer(CodexDisconnected(reason="x")) is Delivery.QUEUED  # essential, beyond the limit
+        assert route.offer(note(3)) is Delivery.DROPPED  # overflow full: 2 and 3 are lost
+        assert route.offer(note(4)) is Delivery.DROPPED  # counted into the same marker
+        got = [await receive(recv) for _ in range(4)]
+        assert got == [note(0), note(1), CodexEventsLost(count=3), CodexDisconnected(reason="x")]
+        assert route.dropped_deltas == 1
+        assert route.offer(note(5)) is Delivery.DELIVERED  # back to normal once caught up
+        assert await receive(recv) == note(5)
+        recv.close()
+        assert route.offer(note(6)) is Delivery.GONE
+        route.close()
+    assert gone == []  # gone was noticed by offer (the link unsubscribes then), not by the forwarder
