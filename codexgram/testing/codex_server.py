@@ -19,6 +19,7 @@ process dies or never opens its socket.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -70,7 +71,7 @@ def find_codex_binary(*, cache_dir: Path | None = None, install: bool = True) ->
         return path
     cache = cache_dir or default_cache_dir()
     binary = cache / "node_modules" / ".bin" / "codex"
-    if binary.exists():
+    if binary.exists() and installed_version(cache) == CODEX_VERSION:
         return binary
     how = f"install Node.js with npm, or run: npm install --prefix {cache} {CODEX_PACKAGE}; or set {BIN_ENV}"
     if not install:
@@ -94,6 +95,19 @@ def find_codex_binary(*, cache_dir: Path | None = None, install: bool = True) ->
     if not binary.exists():
         raise AppServerError(f"npm installed {CODEX_PACKAGE} but {binary} is missing")
     return binary
+
+
+def installed_version(cache: Path) -> str | None:
+    """The version of ``@openai/codex`` installed in ``cache`` by npm (None if none or unreadable).
+
+    Checked so that bumping :data:`CODEX_VERSION` reinstalls instead of testing against a stale binary.
+    """
+    try:
+        package = json.loads((cache / "node_modules" / "@openai" / "codex" / "package.json").read_text())
+    except (OSError, ValueError):
+        return None
+    version = package.get("version") if isinstance(package, dict) else None
+    return version if isinstance(version, str) else None
 
 
 def codex_config_toml(

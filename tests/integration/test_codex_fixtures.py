@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio_websocket
 
-from codexgram.testing.codex_server import AppServer, AppServerError, find_codex_binary
+from codexgram.testing.codex_server import AppServer, AppServerError, find_codex_binary, installed_version
 from codexgram.testing.mock_model import MockModel
 
 pytestmark = pytest.mark.integration
@@ -188,6 +188,21 @@ def test_missing_npm_fails_with_how_to_install(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(AppServerError, match="npm is not on PATH") as caught:
         find_codex_binary(cache_dir=tmp_path / "cache")
     assert f"npm install --prefix {tmp_path / 'cache'} @openai/codex@0.169.0" in str(caught.value)
+
+
+def test_a_different_installed_version_is_reinstalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CODEXGRAM_CODEX_BIN", raising=False)
+    cache = tmp_path / "cache"
+    (cache / "node_modules" / ".bin").mkdir(parents=True)
+    (cache / "node_modules" / ".bin" / "codex").write_text("#!/bin/sh\n")
+    (cache / "node_modules" / "@openai" / "codex").mkdir(parents=True)
+    (cache / "node_modules" / "@openai" / "codex" / "package.json").write_text('{"version": "0.1.0"}')
+    assert installed_version(cache) == "0.1.0"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(AppServerError, match="npm is not on PATH"):  # it tried to install the pinned one
+        find_codex_binary(cache_dir=cache)
 
 
 def test_a_configured_binary_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
