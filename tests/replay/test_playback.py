@@ -68,3 +68,24 @@ def test_a_different_answer_and_a_stray_notification_are_mismatches() -> None:
         "unexpected notification initialized",
         "the client sent a frame that is not a JSON object",
     ]
+
+
+def test_requests_match_by_method_whatever_order_the_client_sends_them() -> None:
+    script = frames_from(
+        [
+            ("send", {"id": 1, "method": "model/list", "params": {}}),
+            ("send", {"id": 2, "method": "thread/list", "params": {}}),
+            ("recv", {"id": 1, "result": {"data": ["m"]}}),
+            ("recv", {"id": 2, "result": {"data": ["t"]}}),
+        ]
+    )
+    playback = Playback(script)
+    playback.client_frame({"id": "b", "method": "thread/list", "params": {}})
+    pending = playback.next_server_frame()
+    assert pending is not None
+    assert not pending.ready  # model/list (recorded first) has not come yet
+    playback.client_frame({"id": "a", "method": "model/list", "params": {}})
+    assert playback.take_server_frame() == {"id": "a", "result": {"data": ["m"]}}
+    assert playback.take_server_frame() == {"id": "b", "result": {"data": ["t"]}}
+    assert playback.finished
+    assert playback.mismatches == []
