@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from codexgram.cli.main import app
+from codexgram.replay.transcript import load_transcript
 
 TRANSCRIPT_DIR = Path(__file__).parent / "transcripts"
 LINE = re.compile(r"^\s*(\d+\.\d{3})s  (\S+)  (\S+)\s*(.*)$")
@@ -60,3 +62,13 @@ def test_replay_where_the_link_strays_exits_1(tmp_path: Path) -> None:
     assert "mismatch: unexpected notification initialized" in result.stderr
     assert re.search(r"waiting for: frame \d+: notification initialised", result.stderr)
     assert "replay of edited.jsonl FAILED" in result.stderr
+
+
+def test_real_time_replay_keeps_the_recorded_pacing() -> None:
+    path = TRANSCRIPT_DIR / "upstream-failure.jsonl"
+    recorded = load_transcript(path)
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["replay", "--real-time", str(path)])
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert elapsed >= recorded.frames[-1].t - recorded.frames[1].t  # the gaps after the handshake, for real
