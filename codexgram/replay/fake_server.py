@@ -1,14 +1,16 @@
-"""A fake ``codex app-server`` that plays a transcript to one client, over any trio byte stream.
+"""A fake ``codex app-server`` that plays a transcript to a client, over any trio byte stream.
 
 It speaks the real transport (a WebSocket opened with an HTTP/1.1 Upgrade, one JSON-RPC message per text
 frame) on either end of ``trio.testing.memory_stream_pair()`` (:meth:`FakeAppServer.serve_stream`) or a real
 AF_UNIX listener (:func:`serve_unix`). What it sends and when is decided by
 :class:`~codexgram.replay.playback.Playback`: recorded answers by method with ids rewritten, notifications and
 server requests in recorded order once the client frames recorded before them have arrived, spaced by the
-recorded gaps with ``trio.sleep`` (so under ``autojump_clock`` a replay takes no real time).
+recorded gaps with ``trio.sleep`` (so under ``autojump_clock`` a replay takes no real time). A transcript
+with several connections (a reconnect was recorded) is played one connection at a time: the server closes
+each finished part so the client reconnects for the next.
 
 Resource handling: :meth:`FakeAppServer.serve_stream` owns the stream it is given and closes it when it
-returns; it returns when the client closes the connection, and is otherwise cancelled by its caller. The
+returns; it returns when either side closes the connection, and is otherwise cancelled by its caller. The
 reader and player tasks live in its own nursery. Error handling: mismatches never raise here; they are
 collected in :attr:`FakeAppServer.mismatches` (and unexpected requests answered with a JSON-RPC error).
 """
