@@ -15,8 +15,8 @@ from codexgram.testing.fake_telegram import FakeTelegram, FloodControl
 
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
-    """Virtual time that waits 20 ms of real idleness before jumping, so localhost sockets answer first."""
-    return trio.testing.MockClock(autojump_threshold=0.02)
+    """Virtual time that waits 100 ms of real idleness before jumping, so localhost sockets answer first."""
+    return trio.testing.MockClock(autojump_threshold=0.1)
 
 
 async def call(fake: FakeTelegram, method: str, **params: Any) -> tuple[int, dict[str, Any]]:

@@ -16,7 +16,7 @@ CHAT = 1001
 
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.02)
+    return trio.testing.MockClock(autojump_threshold=0.1)
 
 
 async def call(

@@ -17,7 +17,7 @@ GROUP = -100555
 
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.02)
+    return trio.testing.MockClock(autojump_threshold=0.1)
 
 
 def test_private_chat_allows_a_burst_then_one_per_second() -> None:

@@ -1,6 +1,6 @@
 """getUpdates against the fake: real long polling, offset, limit, allowed_updates, 409 for a second poller.
 
-Time is virtual (a MockClock that jumps once everything has waited 20 ms of real time, so real localhost
+Time is virtual (a MockClock that jumps once everything has waited 100 ms of real time, so real localhost
 sockets get to answer before the clock moves).
 """
 
@@ -20,7 +20,7 @@ CHAT = 1001
 
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.02)
+    return trio.testing.MockClock(autojump_threshold=0.1)
 
 
 async def get_updates(fake: FakeTelegram, **params: Any) -> tuple[int, dict[str, Any]]:

@@ -29,7 +29,7 @@ KEYBOARD = InlineKeyboardMarkup(
 
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.02)
+    return trio.testing.MockClock(autojump_threshold=0.1)
 
 
 @pytest.fixture

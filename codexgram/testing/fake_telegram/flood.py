@@ -27,6 +27,7 @@ class Rate:
 PRIVATE_RATE = Rate(burst=3, per_second=1.0)
 GROUP_RATE = Rate(burst=20, per_second=20 / 60)
 GLOBAL_RATE = Rate(burst=30, per_second=30.0)
+_EPSILON = 1e-9
 
 
 @attrs.define
@@ -46,7 +47,7 @@ class _Bucket:
         if now < self.penalty_until:
             return self.penalty_until - now
         self.refill(now)
-        if self.tokens >= 1:
+        if self.tokens >= 1 - _EPSILON:  # now + retry_after - now may fall a hair short of retry_after
             return 0.0
         return (1 - self.tokens) / self.rate.per_second
 
@@ -97,4 +98,4 @@ class FloodControl:
         # during the penalty is refused with the time that remains; it does not extend the penalty.
         blocked = chat if chat_wait >= global_wait else self._global
         blocked.penalty_until = max(blocked.penalty_until, now + wait)
-        return max(1, math.ceil(wait - 1e-9))
+        return max(1, math.ceil(wait - _EPSILON))
