@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 import trio
 
-from codexgram.actors.codex_link import CodexLink, codex_link_actor
+from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_actor
 from codexgram.codex.transport import unix_socket_connector
 from codexgram.messages import CodexEvent, CodexReconnected, CodexServerRequestEvent, ThreadEvent
 from codexgram.replay.events import notification_method
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SCENARIO_TIMEOUT = 60.0
 DEFAULT_OUT = Path("tests/replay/transcripts")
+# Reconnect quickly: a reconnect scenario must be back before the slow turn it interrupts ends.
+RECORDING_LINK_SETTINGS = LinkSettings(backoff_initial=0.05, backoff_max=0.5)
 
 
 @attrs.frozen(kw_only=True)
@@ -92,7 +94,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="reconnect-mid-turn",
-        text="Keep talking while I reconnect [[slow:3]]",
+        text="Keep talking while I reconnect [[slow:5]]",  # seconds of margin for the reconnect
         sever_after_deltas=3,
         description="the connection drops mid-turn; the link reconnects and resumes; the turn completes",
     ),
@@ -226,7 +228,9 @@ async def _with_link(
 ) -> None:
     # The link gets its own nursery, closed before the app-server stops, so no stray reconnect is recorded.
     async with trio.open_nursery() as nursery:
-        link: CodexLink = await nursery.start(partial(codex_link_actor, connector, recorder=recorder))
+        link: CodexLink = await nursery.start(
+            partial(codex_link_actor, connector, settings=RECORDING_LINK_SETTINGS, recorder=recorder)
+        )
         await link.wait_connected(10)
         await body(link)
         nursery.cancel_scope.cancel()
