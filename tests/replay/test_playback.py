@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from codexgram.replay.playback import UNEXPECTED_CODE, Playback
-from codexgram.replay.transcript import frames_from
+from codexgram.replay.transcript import frames_from, load_transcript
 
 SCRIPT = frames_from(
     [
@@ -89,3 +96,40 @@ def test_requests_match_by_method_whatever_order_the_client_sends_them() -> None
     assert playback.take_server_frame() == {"id": "b", "result": {"data": ["t"]}}
     assert playback.finished
     assert playback.mismatches == []
+
+
+TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=[p.stem for p in TRANSCRIPTS])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_a_faithful_client_always_finishes_with_its_own_ids(path: Path, data: st.DataObject) -> None:
+    """Whatever the interleaving and whatever ids the client picks, a client that sends what was recorded
+    plays the whole transcript, gets every answer under its own id, and causes no mismatch."""
+    transcript = load_transcript(path)
+    for frames in transcript.connections():
+        playback = Playback(transcript, frames)
+        to_send = [transcript.frames[i] for i in frames if transcript.frames[i].dir == "send"]
+        our_ids: dict[Any, Any] = {}  # recorded request id -> the id we used
+        answered: list[dict[str, Any]] = []
+        while to_send or playback.next_server_frame() is not None:
+            pending = playback.next_server_frame()
+            can_take = pending is not None and pending.ready
+            if to_send and (not can_take or data.draw(st.booleans())):
+                msg = dict(to_send.pop(0).msg)
+                if "method" in msg and "id" in msg:
+                    our_ids[msg["id"]] = msg["id"] = data.draw(st.one_of(st.integers(), st.text(max_size=5)))
+                playback.client_frame(msg)
+            else:
+                assert can_take, f"stuck at {pending} with nothing left to send"
+                answered.append(playback.take_server_frame())
+        assert playback.finished
+        assert playback.mismatches == []
+        recorded = [transcript.frames[i].msg for i in frames if transcript.frames[i].dir == "recv"]
+        assert len(answered) == len(recorded)
+        for sent, original in zip(answered, recorded, strict=True):
+            if "method" in original:
+                assert sent == original  # notifications and server requests go out as recorded
+            else:
+                assert sent == {**original, "id": our_ids[original["id"]]}  # answers carry our id
