@@ -68,10 +68,6 @@ class Chat:
     first_name: str | None = None
     username: str | None = None
 
-    @property
-    def is_group(self) -> bool:
-        return self.type in ("group", "supergroup")
-
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "type": self.type}
         for key in ("title", "first_name", "username"):
