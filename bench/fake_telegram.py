@@ -1,13 +1,14 @@
 """Benchmark: the fake Bot API server's cost per request, so the outbox benchmarks know what share of a
 measured latency is the fake's own. Prints figures; not a test.
 
-uv run python bench/fake_telegram.py [--requests 2000] [--chats 100]
+uv run python bench/fake_telegram.py [--requests 2000] [--chats 100] [--in-process]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import ssl
 import statistics
 import time
@@ -16,6 +17,7 @@ import httpx
 import trio
 
 from codexgram.testing.fake_telegram import FakeTelegram, FloodControl, run_fake_telegram
+from codexgram.testing.http import Request
 
 KEYBOARD = {
     "inline_keyboard": [
@@ -52,6 +54,31 @@ async def measure(fake: FakeTelegram, requests: int, chats: int, *, check_respon
     return latencies
 
 
+async def in_process(requests: int) -> None:
+    """The server's own cost: ``FakeTelegram.handle`` called directly, no sockets, no client."""
+    fake = FakeTelegram(flood=FloodControl(enabled=False))
+    fake.ensure_chat(1)
+    body = json.dumps({"chat_id": 1, "text": TEXT, "parse_mode": "HTML", "reply_markup": KEYBOARD}).encode()
+    request = Request(
+        method="POST",
+        target=f"/bot{fake.token}/sendMessage",
+        headers={"content-type": "application/json"},
+        body=body,
+    )
+    for check in (True, False):
+        fake.check_responses = check
+        started = time.perf_counter()
+        for _ in range(requests):
+            response = await fake.handle(request)
+            assert response.status == 200
+        per_request = (time.perf_counter() - started) / requests
+        checks = "on" if check else "off"
+        print(
+            f"in-process sendMessage x{requests}, response checks {checks}: "
+            f"{per_request * 1e6:.0f} us per request"
+        )
+
+
 async def main(requests: int, chats: int) -> None:
     async with trio.open_nursery() as nursery:
         fake: FakeTelegram = await nursery.start(
@@ -78,5 +105,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--in-process", action="store_true", help="time the handler alone, without HTTP")
     args = parser.parse_args()
-    trio.run(main, args.requests, args.chats)
+    if args.in_process:
+        trio.run(in_process, args.requests)
+    else:
+        trio.run(main, args.requests, args.chats)
