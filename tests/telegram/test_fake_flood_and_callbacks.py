@@ -142,3 +142,25 @@ async def test_pressing_a_button_that_is_not_there_is_a_test_bug(fake_telegram: 
     update = fake_telegram.user_presses_button(CHAT, 1, "forged", strict=False)
     assert update is not None
     assert update["callback_query"]["data"] == "forged"
+
+
+async def test_a_bot_that_ignores_retry_after_gets_little_through(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    """A naive streamer editing 20 times a second for 5 s: Telegram lets about burst + 1/s through."""
+    fake_telegram.ensure_chat(CHAT)
+    _, sent = await send(fake_telegram, "v0")
+    message_id = sent["result"]["message_id"]
+    statuses: list[int] = []
+    async with httpx.AsyncClient(base_url=fake_telegram.base_url) as http:
+        for version in range(1, 101):
+            response = await http.post(
+                f"/bot{fake_telegram.token}/editMessageText",
+                json={"chat_id": CHAT, "message_id": message_id, "text": f"v{version}"},
+            )
+            statuses.append(response.status_code)
+            clock.jump(0.05)  # 20 edits a virtual second, without waiting for the clock to autojump
+    assert set(statuses) == {200, 429}
+    # 5 s at 1/s after the first send used one of the 3 burst tokens: 2 + 5, give or take the edges.
+    assert 6 <= statuses.count(200) <= 8
+    assert len(fake_telegram.bot_messages(CHAT)[0].history) == statuses.count(200)
