@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
@@ -18,8 +18,18 @@ import trio.testing
 
 from codexgram.actors.outbox import OutboxSettings, outbox_actor
 from codexgram.actors.runtime import Reply, ask
-from codexgram.messages import EditMessageText, OutboxRequest, SendMessage
+from codexgram.messages import (
+    AnswerCallback,
+    DeleteMessage,
+    EditMessageMarkup,
+    EditMessageText,
+    OutboxRequest,
+    SendChatAction,
+    SendDocument,
+    SendMessage,
+)
 from codexgram.telegram.client import BotApiClient
+from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from codexgram.testing.fake_telegram import Drop, FakeTelegram, Hang, RetryAfter, ServerError
 
 CHAT = 7001
@@ -144,3 +154,90 @@ async def test_cant_parse_entities_falls_back_to_plain_text(
     assert shown.text == "a broken nest & more"
     [violation] = fake_telegram.validation_errors
     assert "parse entities" in violation
+
+
+async def test_every_kind_of_request_passes_the_reference(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    """Each request shape the outbox makes is validated by the fake (the fixture fails on a violation)."""
+    fake_telegram.ensure_chat(CHAT)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=((InlineKeyboardButton(text="Approve", callback_data="a:tok:y"),),)
+    )
+    async with outbox_on(fake_telegram) as mailbox:
+
+        def prompt(reply: Reply[int]) -> SendMessage:
+            return SendMessage(
+                chat_id=CHAT, text="<b>Run</b> <code>ls</code>?", reply_markup=keyboard, reply=reply
+            )
+
+        message_id = await ask(mailbox, prompt, timeout=60)
+        update = fake_telegram.user_presses_button(CHAT, message_id, "a:tok:y")
+        assert update is not None
+        query_id = update["callback_query"]["id"]
+
+        async def done(make: Callable[[Reply[None]], OutboxRequest]) -> None:
+            await ask(mailbox, make, timeout=60)
+
+        await done(lambda reply: AnswerCallback(callback_query_id=query_id, text="Approved", reply=reply))
+        await done(lambda reply: EditMessageMarkup(chat_id=CHAT, message_id=message_id, reply=reply))
+        await done(
+            lambda reply: EditMessageText(
+                chat_id=CHAT, message_id=message_id, text="<i>approved</i>", reply=reply
+            )
+        )
+        await mailbox.send(SendChatAction(chat_id=CHAT))
+
+        def document(reply: Reply[int]) -> SendDocument:
+            return SendDocument(
+                chat_id=CHAT,
+                filename="answer.md",
+                data=b"# Answer\n",
+                caption="<b>full answer</b>",
+                parse_mode="HTML",
+                reply=reply,
+            )
+
+        document_id = await ask(mailbox, document, timeout=60)
+        await done(lambda reply: DeleteMessage(chat_id=CHAT, message_id=document_id, reply=reply))
+        await trio.sleep(2)
+
+    assert fake_telegram.callback_answer(query_id) is not None
+    methods = {call.method for call in fake_telegram.calls() if call.ok}
+    assert methods >= {
+        "sendMessage",
+        "answerCallbackQuery",
+        "editMessageReplyMarkup",
+        "editMessageText",
+        "sendChatAction",
+        "sendDocument",
+        "deleteMessage",
+    }
+    [prompt_message] = fake_telegram.bot_messages(CHAT)
+    assert prompt_message.text == "approved"
+    assert prompt_message.buttons == []
+
+
+async def test_bursts_across_many_chats_and_a_group_stay_under_the_flood_limits(
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+) -> None:
+    chats = list(range(8001, 8041))
+    group = -8100
+    for chat in chats:
+        fake_telegram.ensure_chat(chat)
+    fake_telegram.ensure_chat(group, "group")
+    async with outbox_on(fake_telegram) as mailbox:
+        replies: list[Reply[int]] = []
+        for round_ in range(3):
+            for chat in [*chats, group, group]:
+                reply: Reply[int] = Reply()
+                replies.append(reply)
+                await mailbox.send(SendMessage(chat_id=chat, text=f"round {round_}", reply=reply))
+        with trio.fail_after(120):
+            for reply in replies:
+                await reply.wait()
+    assert 429 not in statuses(fake_telegram)
+    assert all(len(fake_telegram.bot_messages(chat)) == 3 for chat in chats)
+    group_sends = [call for call in fake_telegram.calls("sendMessage") if call.params["chat_id"] == group]
+    assert len(group_sends) == 6
+    assert all(later.at - earlier.at >= 3.0 for earlier, later in itertools.pairwise(group_sends))
