@@ -210,3 +210,13 @@ async def test_flood_control_can_be_replaced(fake_telegram: FakeTelegram) -> Non
     fake_telegram.ensure_chat(1001)
     statuses = [(await call(fake_telegram, "sendMessage", chat_id=1001, text=f"m{i}"))[0] for i in range(10)]
     assert statuses == [200] * 10
+
+
+async def test_bot_profile_methods(fake_telegram: FakeTelegram) -> None:
+    commands = [{"command": "new", "description": "New thread"}]
+    assert (await call(fake_telegram, "setMyCommands", commands=commands))[0] == 200
+    assert (await call(fake_telegram, "getMyCommands"))[1]["result"] == commands
+    assert (await call(fake_telegram, "deleteMyCommands"))[1]["result"] is True
+    assert (await call(fake_telegram, "getMyCommands"))[1]["result"] == []
+    assert (await call(fake_telegram, "setMyDescription", description="Drives Codex"))[0] == 200
+    assert (await call(fake_telegram, "setMyShortDescription", short_description="Codex bot"))[0] == 200

@@ -98,6 +98,9 @@ class BotMethods:
             "setmycommands": self.set_my_commands,
             "getmycommands": self.get_my_commands,
             "leavechat": self.leave_chat,
+            "deletemycommands": self.delete_my_commands,
+            "setmydescription": self.set_my_description,
+            "setmyshortdescription": self.set_my_description,
             "deletewebhook": self.delete_webhook,
             "getwebhookinfo": self.get_webhook_info,
         }
@@ -342,6 +345,14 @@ class BotMethods:
 
     def get_my_commands(self, params: dict[str, Any], now: float) -> Any:
         return [dict(c) for c in self.state.commands]
+
+    def delete_my_commands(self, params: dict[str, Any], now: float) -> Any:
+        self.state.commands = []
+        return True
+
+    def set_my_description(self, params: dict[str, Any], now: float) -> Any:
+        """setMyDescription and setMyShortDescription: lengths are checked by the reference; kept nowhere."""
+        return True
 
     def leave_chat(self, params: dict[str, Any], now: float) -> Any:
         chat_id = self._chat(params)
