@@ -241,7 +241,7 @@ class _Outbox:
     async def _perform(self, item: QueuedItem[_Job]) -> None:
         job = item.payload
         try:
-            result = await self._call(job.request)
+            result = await self._call_with_deadline(job.request)
         except TelegramRetryAfter as exc:
             log.warning("outbox: %s got 429, pausing %.0fs", requests.describe(job.request), exc.retry_after)
             self._queue.retry_after(item, now=trio.current_time(), seconds=exc.retry_after)
@@ -296,6 +296,14 @@ class _Outbox:
         log.info("outbox: %s failed (%s), retry in %.1fs", requests.describe(job.request), exc, delay)
         if job.row_id is not None and self._store is not None:
             await self._store_quietly("bump attempts", self._store.outbox_bump_attempts, job.row_id)
+
+    async def _call_with_deadline(self, request: OutboxRequest) -> Any:
+        # The client bounds each call itself; this outer bound (generous: uploads get more time from the
+        # client) makes sure no call can hold its chat forever, whatever happens below.
+        with trio.move_on_after(self._settings.call_timeout * 3 + 60) as bound:
+            return await self._call(request)
+        assert bound.cancelled_caught
+        raise TelegramNetworkError(requests.describe(request), "no answer within the outbox's deadline")
 
     async def _call(self, request: OutboxRequest) -> Any:
         """One Bot API call; returns the message id for sends, None otherwise."""

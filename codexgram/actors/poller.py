@@ -98,9 +98,7 @@ async def poller_actor(
     failures = 0
     while True:
         try:
-            updates = await client.get_updates(
-                offset=ledger.offset, timeout=poll_timeout, allowed_updates=allowed_updates
-            )
+            updates = await _poll_once(client, ledger.offset, poll_timeout, allowed_updates)
         except TelegramUnauthorized:
             log.error("the bot token was refused (401 Unauthorized): check CODEXGRAM_TELEGRAM_TOKEN")  # noqa: TRY400
             raise
@@ -121,6 +119,15 @@ async def poller_actor(
         failures = 0
         for update in ledger.fresh(updates, _update_id):
             await _hand_over(update, consumer, store, ledger, store_timeout)
+
+
+async def _poll_once(
+    client: PollerBotApi, offset: int | None, poll_timeout: int, allowed_updates: Sequence[str]
+) -> list[Update]:
+    # The client bounds the request (poll_timeout + a margin); this bound is the backstop.
+    with trio.move_on_after(poll_timeout + 60):
+        return await client.get_updates(offset=offset, timeout=poll_timeout, allowed_updates=allowed_updates)
+    raise TelegramNetworkError("getUpdates", "no answer within the poller's deadline")
 
 
 def _update_id(update: Update) -> int:

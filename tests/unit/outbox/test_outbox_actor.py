@@ -287,3 +287,13 @@ async def test_the_actor_ends_when_its_mailbox_ends_after_delivering_everything(
             for index in range(3):
                 await mailbox.send(SendMessage(chat_id=CHAT, text=f"m{index}"))
     assert len(api.calls_of("sendMessage")) == 3
+
+
+async def test_a_call_that_never_answers_is_abandoned_and_retried(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.latency = 10_000.0  # the stub ignores the client's own timeout, like a broken transport would
+    async with running_outbox(api, call_timeout=5.0, max_attempts=2) as mailbox:
+        with pytest.raises(TelegramNetworkError, match="deadline"):
+            await send(mailbox, "x")
+    first, second = api.calls_of("sendMessage")
+    assert second.at - first.at == pytest.approx(5.0 * 3 + 60 + 0.5)

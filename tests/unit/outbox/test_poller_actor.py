@@ -183,3 +183,12 @@ async def test_readiness_comes_after_reading_the_offset(autojump_clock: object) 
         await trio.sleep(1)
         nursery.cancel_scope.cancel()
     assert api.requests[0][0] == 42
+
+
+async def test_a_request_that_never_answers_is_abandoned_and_retried(autojump_clock: object) -> None:
+    api = ScriptedApi([])  # every request hangs forever
+    handled: list[int] = []
+    await run_for(200, api, MemoryOffsets(), handled)
+    times = [at for _, at, _ in api.requests]
+    assert len(times) >= 2
+    assert times[1] - times[0] == pytest.approx(30 + 60 + 1)  # poll_timeout + backstop, then 1 s backoff
