@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from codexgram.telegram.html_entities import parse_html, telegram_trim
 from codexgram.telegram.render import render_chunks
-from codexgram.testing.fake_telegram.bot_methods import ApiError, BotMethods
+from codexgram.testing.fake_telegram.answers import ApiError
+from codexgram.testing.fake_telegram.bot_methods import BotMethods
 from codexgram.testing.fake_telegram.flood import FloodControl
 from codexgram.testing.fake_telegram.state import TelegramState
 

@@ -1,10 +1,10 @@
 """The Bot API methods the bot uses, with Telegram's semantics. Pure: parameters arrive decoded and checked
 against the reference (:mod:`.spec`); ``now`` is the server's clock.
 
-Each method returns its ``result`` or raises :class:`ApiError`. An ApiError with ``violation`` set is a
-request Telegram refuses because the *bot* is wrong (bad HTML, a text too long after parsing, an invalid
-command...): the server records those in ``validation_errors``. Without ``violation`` it is an ordinary answer
-a correct bot meets (message not modified, query too old, flood control, chat not found).
+Each method returns its ``result`` or raises :class:`~.answers.ApiError`. An ApiError with ``violation``
+set is a request Telegram refuses because the *bot* is wrong (bad HTML, a text too long after parsing, an
+invalid command...): the server records those in ``validation_errors``. Without ``violation`` it is an
+ordinary answer a correct bot meets (message not modified, query too old, flood control, chat not found).
 
 getUpdates is split: :meth:`BotMethods.take_updates` answers from the queue at once; the waiting part of long
 polling lives in the server.
@@ -18,10 +18,9 @@ from typing import Any
 
 import attrs
 
-from codexgram.telegram import converter
-from codexgram.telegram.html_entities import HtmlParseError, parse_html, telegram_trim, utf16_len
-
+from .answers import ApiError, bad_request
 from .flood import FloodControl
+from .formatting import formatted_text, inline_markup
 from .spec import UploadedFile
 from .state import FakeMessage, TelegramState
 
@@ -50,28 +49,6 @@ NOT_MODIFIED = (
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
-
-
-class ApiError(Exception):
-    """An ``ok:false`` answer. ``violation`` (when set) says what the bot did wrong, for the test report."""
-
-    def __init__(
-        self,
-        code: int,
-        description: str,
-        *,
-        parameters: Mapping[str, Any] | None = None,
-        violation: str | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-        self.violation = violation
-
-
-def bad_request(description: str, *, violation: bool = False) -> ApiError:
-    return ApiError(400, f"Bad Request: {description}", violation=description if violation else None)
 
 
 class BotMethods:
@@ -136,33 +113,6 @@ class BotMethods:
                 429, f"Too Many Requests: retry after {retry_after}", parameters={"retry_after": retry_after}
             )
 
-    def _formatted(
-        self, text: str, params: Mapping[str, Any], *, entities_key: str, limit: int, minimum: int, what: str
-    ) -> tuple[str, tuple[Mapping[str, Any], ...]]:
-        """Telegram's entity parsing, then the length limits that count the parsed text."""
-        parse_mode = str(params.get("parse_mode") or "")
-        if parse_mode.lower() == "html":
-            try:
-                plain, parsed = parse_html(text)
-            except HtmlParseError as error:
-                raise bad_request(f"can't parse entities: {error.message}", violation=True) from None
-            entities = [converter.unstructure(entity) for entity in parsed]
-        elif parse_mode:
-            raise bad_request(
-                f"unsupported parse_mode {parse_mode!r} (the fake implements HTML only)", violation=True
-            )
-        else:
-            plain, entities = text, [dict(e) for e in params.get(entities_key) or []]
-            for entity in entities:
-                if entity["offset"] < 0 or entity["offset"] + entity["length"] > utf16_len(plain):
-                    raise bad_request(f"entity {entity} is outside the text", violation=True)
-        plain, entities = _trimmed(plain, entities)
-        if minimum and not plain:
-            raise bad_request(f"{what} is empty", violation=True)
-        if utf16_len(plain) > limit:
-            raise bad_request(f"{what.replace(' text', '')} is too long", violation=True)
-        return plain, tuple(entities)
-
     def _reply_to(self, chat_id: int, params: Mapping[str, Any]) -> int | None:
         """The message a send replies to (``reply_parameters``), if it is there."""
         reply = params.get("reply_parameters")
@@ -193,10 +143,10 @@ class BotMethods:
 
     def send_message(self, params: dict[str, Any], now: float) -> Any:
         chat_id = self._chat(params)
-        text, entities = self._formatted(
+        text, entities = formatted_text(
             params["text"], params, entities_key="entities", limit=4096, minimum=1, what="message text"
         )
-        markup = _inline_markup(params)
+        markup = inline_markup(params)
         reply_to = self._reply_to(chat_id, params)
         self._admit(chat_id, now)
         message = FakeMessage(
@@ -221,10 +171,10 @@ class BotMethods:
         message = self._bot_message(params, action="edit")
         if message.text is None:
             raise bad_request("there is no text in the message to edit")
-        text, entities = self._formatted(
+        text, entities = formatted_text(
             params["text"], params, entities_key="entities", limit=4096, minimum=1, what="message text"
         )
-        markup = _inline_markup(params)
+        markup = inline_markup(params)
         if (
             text == message.text
             and list(entities) == list(message.entities)
@@ -239,7 +189,7 @@ class BotMethods:
         if "inline_message_id" in params or "chat_id" not in params or "message_id" not in params:
             raise bad_request("the fake implements edits by chat_id and message_id only", violation=True)
         message = self._bot_message(params, action="edit")
-        markup = _inline_markup(params)
+        markup = inline_markup(params)
         if markup == message.reply_markup:
             raise ApiError(400, NOT_MODIFIED)
         self._admit(message.chat_id, now)
@@ -284,7 +234,7 @@ class BotMethods:
         caption: str | None = None
         entities: tuple[Mapping[str, Any], ...] = ()
         if params.get("caption"):
-            caption, entities = self._formatted(
+            caption, entities = formatted_text(
                 params["caption"],
                 params,
                 entities_key="caption_entities",
@@ -292,7 +242,7 @@ class BotMethods:
                 minimum=0,
                 what="message caption",
             )
-        markup = _inline_markup(params)
+        markup = inline_markup(params)
         self._admit(chat_id, now)
         if isinstance(document, UploadedFile):
             stored = self.state.store_file(
@@ -392,43 +342,3 @@ class BotMethods:
             self.state.confirm(int(params["offset"]))
         limit = int(params.get("limit", 100))
         return [dict(u) for u in self.state.updates[:limit]]
-
-
-# Fields of an InlineKeyboardButton that are not its action ("exactly one of the others must be used").
-_BUTTON_DECORATION = frozenset({"text", "icon_custom_emoji_id", "style"})
-
-
-def _inline_markup(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The inline keyboard of a request (None: no keyboard, which removes one on edits)."""
-    markup = params.get("reply_markup")
-    if not (isinstance(markup, dict) and "inline_keyboard" in markup):
-        return None
-    for row in markup["inline_keyboard"]:
-        for button in row:
-            actions = set(button) - _BUTTON_DECORATION
-            if not actions:
-                raise bad_request(
-                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
-                    violation=True,
-                )
-            if len(actions) > 1:
-                named = ", ".join(sorted(actions))
-                raise bad_request(
-                    f"can't parse inline keyboard button: more than one action ({named})", violation=True
-                )
-    return markup if markup["inline_keyboard"] else None
-
-
-def _trimmed(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """Telegram strips leading and trailing whitespace after parsing; entities shift and shrink with it."""
-    trimmed = telegram_trim(text)
-    if trimmed == text:
-        return text, entities
-    start = utf16_len(text[: text.index(trimmed)]) if trimmed else 0
-    end = start + utf16_len(trimmed)
-    kept = []
-    for entity in entities:
-        left, right = max(entity["offset"], start), min(entity["offset"] + entity["length"], end)
-        if right > left:
-            kept.append({**entity, "offset": left - start, "length": right - left})
-    return trimmed, kept

@@ -26,7 +26,8 @@ import trio
 
 from codexgram.testing.http import DropConnection, Request, Response, serve_http
 
-from .bot_methods import ApiError, BotMethods
+from .answers import ApiError
+from .bot_methods import BotMethods
 from .control import handle_control
 from .faults import BadRequest, Drop, Fault, FaultSchedule, Hang, RetryAfter, ServerError
 from .flood import FloodControl
