@@ -34,10 +34,11 @@ from contextlib import asynccontextmanager
 import trio
 import trio.testing
 
-from codexgram.actors.outbox import OutboxBotApi, OutboxSettings, outbox_actor
+from codexgram.actors.outbox import OutboxSettings, outbox_actor
 from codexgram.actors.runtime import Reply
 from codexgram.messages import EditMessageText, OutboxRequest, SendMessage
 from codexgram.telegram.client import BotApiClient
+from codexgram.telegram.outbox_ports import OutboxBotApi
 from codexgram.testing.fake_telegram import FakeTelegram, run_fake_telegram
 from codexgram.testing.outbox_stubs import RecordingBotApi
 
