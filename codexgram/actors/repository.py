@@ -41,7 +41,7 @@ from codexgram.errors import CodexgramError, StoreError
 from codexgram.messages import RepositoryRequest, Transaction
 from codexgram.store import queries
 from codexgram.store.db import immediate_transaction, open_database
-from codexgram.store.rows import OutboxRow, SessionRow, WorkspaceRow
+from codexgram.store.rows import ApprovalRow, OutboxRow, SessionRow, ThreadRow, WorkspaceRow
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +245,53 @@ class Repository:
     async def save_session(self, session: SessionRow) -> None:
         work = functools.partial(queries.save_session, session=session)
         await self.run(work, what="save_session")
+
+    async def list_sessions(self) -> list[SessionRow]:
+        return await self.run(queries.list_sessions, what="list_sessions")
+
+    # --- threads and pending approvals -------------------------------------------------------------------
+
+    async def save_thread(self, thread: ThreadRow) -> None:
+        await self.run(functools.partial(queries.save_thread, thread=thread), what="save_thread")
+
+    async def get_thread(self, thread_id: str) -> ThreadRow | None:
+        return await self.run(functools.partial(queries.get_thread, thread_id=thread_id), what="get_thread")
+
+    async def set_thread_status(self, thread_id: str, status: str) -> None:
+        work = functools.partial(
+            queries.set_thread_status, thread_id=thread_id, status=status, at=time.time()
+        )
+        await self.run(work, what="set_thread_status")
+
+    async def list_threads(
+        self, *, chat_id: int | None = None, status: str | None = None, limit: int = 50
+    ) -> list[ThreadRow]:
+        work = functools.partial(queries.list_threads, chat_id=chat_id, status=status, limit=limit)
+        return await self.run(work, what="list_threads")
+
+    async def add_approval(self, approval: ApprovalRow) -> None:
+        await self.run(functools.partial(queries.add_approval, approval=approval), what="add_approval")
+
+    async def set_approval_message(self, token: str, message_id: int) -> None:
+        work = functools.partial(queries.set_approval_message, token=token, message_id=message_id)
+        await self.run(work, what="set_approval_message")
+
+    async def take_approval(self, token: str) -> ApprovalRow:
+        """Remove and return a pending approval (``NotFound`` if decided already): one decision wins."""
+        return await self.run(functools.partial(queries.take_approval, token=token), what="take_approval")
+
+    async def list_approvals(self, *, thread_id: str | None = None) -> list[ApprovalRow]:
+        work = functools.partial(queries.list_approvals, thread_id=thread_id)
+        return await self.run(work, what="list_approvals")
+
+    # --- audit ---------------------------------------------------------------------------------------------
+
+    async def audit(self, *, actor: str, action: str, detail: dict[str, Any]) -> None:
+        """Record an action taken from the chat (e.g. ``actor="telegram:<user id>"``)."""
+        work = functools.partial(
+            queries.write_audit, actor=actor, action=action, detail=detail, at=time.time()
+        )
+        await self.run(work, what="audit")
 
 
 @asynccontextmanager

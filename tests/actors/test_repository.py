@@ -18,6 +18,7 @@ from codexgram.errors import ActorGone, DatabaseTooNew, NotFound, StoreError
 from codexgram.messages import RepositoryRequest, Transaction
 from codexgram.store import queries
 from codexgram.store.db import immediate_transaction, open_database
+from codexgram.store.rows import ApprovalRow, SessionRow, ThreadRow
 
 
 def scalar(conn: apsw.Connection, sql: str) -> object:
@@ -215,3 +216,64 @@ async def test_a_failure_inside_a_batch_touches_only_its_own_request(tmp_path: P
         repo = Repository(mailbox)
         assert [await repo.get_state(key) for key in ("k0", "k1", "middle", "k2")] == ["0", "1", None, "2"]
         nursery.cancel_scope.cancel()
+
+
+async def test_thread_session_approval_and_audit_methods(tmp_path: Path) -> None:
+    async with open_repository(tmp_path / "bot.sqlite3") as repo:
+        await repo.run(functools.partial(queries.add_workspace, name="demo", path="/srv/demo", at=0.0))
+        thread = ThreadRow(
+            thread_id="thr_1",
+            chat_id=5,
+            workspace="demo",
+            cwd="/srv/demo",
+            title="fix the build",
+            status="idle",
+            created_at=1.0,
+            updated_at=1.0,
+        )
+        await repo.save_thread(thread)
+        await repo.set_thread_status("thr_1", "running")
+        saved = await repo.get_thread("thr_1")
+        assert saved is not None
+        assert saved.status == "running"
+        assert [t.thread_id for t in await repo.list_threads(chat_id=5, status="running")] == ["thr_1"]
+
+        session = SessionRow(
+            chat_id=5, workspace="demo", thread_id="thr_1", model=None, sandbox=None, updated_at=2.0
+        )
+        await repo.save_session(session)
+        assert await repo.get_session(5) == session
+        assert await repo.list_sessions() == [session]
+
+        approval = ApprovalRow(
+            token="t0k",
+            chat_id=5,
+            thread_id="thr_1",
+            request_id="3",
+            kind="command",
+            payload="{}",
+            message_id=None,
+            created_at=3.0,
+        )
+        await repo.add_approval(approval)
+        await repo.set_approval_message("t0k", 77)
+        assert [a.message_id for a in await repo.list_approvals(thread_id="thr_1")] == [77]
+
+        async def press() -> None:
+            try:
+                await repo.take_approval("t0k")
+                winners.append(1)
+            except NotFound:
+                losers.append(1)
+
+        winners: list[int] = []
+        losers: list[int] = []
+        async with trio.open_nursery() as nursery:  # two presses of the same button: exactly one decision
+            nursery.start_soon(press)
+            nursery.start_soon(press)
+        assert (len(winners), len(losers)) == (1, 1)
+
+        await repo.audit(actor="telegram:5", action="approve", detail={"token": "t0k"})
+        assert [(row.actor, row.action) for row in await repo.run(queries.list_audit)] == [
+            ("telegram:5", "approve")
+        ]
