@@ -87,6 +87,7 @@ class _Outbox:
         self._changed = trio.Event()
         self._in_flight = 0
         self._mailbox_open = True
+        self.dispatch_rounds = 0  # how often the dispatcher woke up (tests check that it does not spin)
 
     # --- intake --------------------------------------------------------------------------------------------
 
@@ -154,7 +155,12 @@ class _Outbox:
                     break
                 self._in_flight += 1
                 nursery.start_soon(self._perform, item)
-            wakeup = self._queue.next_wakeup(now)
+            wakeup = None
+            if self._in_flight < self._settings.max_in_flight:
+                # At the limit only a finishing call can let the next one start: no timer then, or a ready
+                # item's past wakeup would spin this loop.
+                wakeup = self._queue.next_wakeup(now)
+            self.dispatch_rounds += 1
             with trio.move_on_at(math.inf if wakeup is None else wakeup):
                 await self._changed.wait()
 

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import pytest
 import trio
 
-from codexgram.actors.outbox import OutboxSettings, outbox_actor
+from codexgram.actors.outbox import OutboxSettings, _Outbox, outbox_actor
 from codexgram.actors.runtime import Reply, ask
 from codexgram.errors import (
     ActorGone,
@@ -297,3 +297,22 @@ async def test_a_call_that_never_answers_is_abandoned_and_retried(autojump_clock
             await send(mailbox, "x")
     first, second = api.calls_of("sendMessage")
     assert second.at - first.at == pytest.approx(5.0 * 3 + 60 + 0.5)
+
+
+async def test_calls_in_flight_are_bounded_and_the_dispatcher_does_not_spin(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.latency = 2.0
+    outbox = _Outbox(api, None, OutboxSettings(max_in_flight=3))
+    async with trio.open_nursery() as nursery:
+        receive_side: trio.MemoryReceiveChannel[OutboxRequest]
+        send_side, receive_side = trio.open_memory_channel[OutboxRequest](100)
+        nursery.start_soon(outbox.receive, receive_side)
+        nursery.start_soon(outbox.dispatch, nursery)
+        async with send_side:
+            for chat in range(1, 13):
+                await send_side.send(SendMessage(chat_id=chat, text="x"))
+    starts = sorted(call.at for call in api.calls)
+    assert len(starts) == 12
+    # 12 calls of 2 s each, 3 at a time: four waves 2 s apart
+    assert starts == pytest.approx([0.0] * 3 + [2.0] * 3 + [4.0] * 3 + [6.0] * 3, abs=0.01)
+    assert outbox.dispatch_rounds < 40
