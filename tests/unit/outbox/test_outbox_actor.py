@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from codexgram.actors.outbox import OutboxSettings, _Outbox, outbox_actor
+from codexgram.actors.outbox_handle import OutboxHandle
 from codexgram.actors.runtime import Reply, ask
 from codexgram.errors import (
     ActorGone,
@@ -316,3 +317,37 @@ async def test_calls_in_flight_are_bounded_and_the_dispatcher_does_not_spin(auto
     # 12 calls of 2 s each, 3 at a time: four waves 2 s apart
     assert starts == pytest.approx([0.0] * 3 + [2.0] * 3 + [4.0] * 3 + [6.0] * 3, abs=0.01)
     assert outbox.dispatch_rounds < 40
+
+
+async def test_the_handle_wraps_every_request(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    async with running_outbox(api) as mailbox:
+        outbox = OutboxHandle(mailbox)
+        message_id = await outbox.send_text(CHAT, "<b>hi</b>", durable=False)
+        await outbox.edit_text(CHAT, message_id, "<b>hello</b>")
+        await outbox.edit_markup(CHAT, message_id, None)
+        outbox.answer_callback("q", text="ok")
+        outbox.chat_action(CHAT)
+        document_id = await outbox.send_document(CHAT, "a.txt", b"data")
+        await outbox.delete(CHAT, document_id)
+        await trio.sleep(1)
+    assert [call.method for call in api.calls] == [
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "answerCallbackQuery",
+        "sendChatAction",
+        "sendDocument",
+        "deleteMessage",
+    ]
+
+
+async def test_the_handle_reports_a_stopped_outbox() -> None:
+    send_side, receive_side = trio.open_memory_channel[OutboxRequest](1)
+    receive_side.close()
+    outbox = OutboxHandle(send_side)
+    with pytest.raises(ActorGone):
+        await outbox.send_text(CHAT, "x")
+    with pytest.raises(ActorGone):
+        outbox.answer_callback("q")
+    outbox.chat_action(CHAT)  # best effort: never raises
