@@ -8,9 +8,7 @@ back by the next one, so the field names are a storage format: add fields with d
 from __future__ import annotations
 
 import base64
-import html
 import json
-import re
 from collections.abc import Hashable
 from typing import Any
 
@@ -28,6 +26,7 @@ from codexgram.messages import (
 )
 from codexgram.telegram.converter import structure, unstructure
 from codexgram.telegram.outbox_queue import Lane
+from codexgram.telegram.render import html_to_plain
 from codexgram.telegram.types import InlineKeyboardMarkup
 
 DurableRequest = SendMessage | EditMessageText | EditMessageMarkup | DeleteMessage | SendDocument
@@ -111,15 +110,6 @@ def from_record(kind: str, payload: str) -> DurableRequest:
 
 
 # --- plain-text fallback -----------------------------------------------------------------------------------
-
-_TAG = re.compile(r"<[^>]*>")
-
-
-def html_to_plain(text: str) -> str:
-    """Best-effort plain text of HTML that Telegram refused to parse: tags removed, entities decoded.
-
-    Used only after a "can't parse entities" answer, so it must not need the HTML to be valid."""
-    return html.unescape(_TAG.sub("", text))
 
 
 def as_plain_text(request: OutboxRequest) -> OutboxRequest | None:
