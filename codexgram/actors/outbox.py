@@ -67,6 +67,7 @@ class _Job:
 
     request: OutboxRequest
     row_id: int | None = None
+    finished: bool = False  # answered and done with (sent, given up, or dropped)
 
 
 @attrs.frozen(kw_only=True)
@@ -110,35 +111,49 @@ class _Outbox:
             log.info("outbox: %d durable request(s) from before the restart queued", loaded)
         return loaded
 
-    async def accept(self, request: OutboxRequest) -> None:
+    def accept(self, request: OutboxRequest, nursery: trio.Nursery) -> None:
+        """Queue ``request``. A durable one is held in its place (its chat waits, nothing else does) while a
+        task writes its row, so a slow disk delays that chat only, never a callback answer."""
         job = _Job(request=request)
-        if requests.is_durable(request) and self._store is not None:
-            assert isinstance(request, requests.DurableRequest)
-            kind, payload = requests.to_record(request)
-            try:
-                with trio.fail_after(self._settings.store_timeout):
-                    job.row_id = await self._store.outbox_add(
-                        chat_id=request.chat_id, kind=kind, payload=payload
-                    )
-            except Exception:  # trio.TooSlowError included
-                # Better delivered without the safety net than not at all; the log says it was at risk.
-                log.exception("outbox could not persist %s, sending it anyway", requests.describe(request))
         if isinstance(request, DeleteMessage):
-            for dropped in self._queue.remove_pending(
-                requests.edit_keys(request.chat_id, request.message_id)
-            ):
-                await self._finish(dropped, None)
-        self._enqueue(job)
+            keys = requests.edit_keys(request.chat_id, request.message_id)
+            for dropped in self._queue.remove_pending(keys):
+                nursery.start_soon(self._finish, dropped, None)
+        if requests.is_durable(request) and self._store is not None:
+            item = self._enqueue(job, hold=True)
+            nursery.start_soon(self._persist, job, item)
+        else:
+            self._enqueue(job)
 
-    def _enqueue(self, job: _Job) -> None:
+    async def _persist(self, job: _Job, item: QueuedItem[_Job]) -> None:
+        assert self._store is not None
+        assert isinstance(job.request, requests.DurableRequest)
+        kind, payload = requests.to_record(job.request)
+        try:
+            with trio.fail_after(self._settings.store_timeout):
+                job.row_id = await self._store.outbox_add(
+                    chat_id=job.request.chat_id, kind=kind, payload=payload
+                )
+        except Exception:  # trio.TooSlowError included
+            # Better delivered without the safety net than not at all; the log says it was at risk.
+            log.exception("outbox could not persist %s, sending it anyway", requests.describe(job.request))
+        else:
+            if job.finished:  # dropped (its message was deleted) while the row was being written
+                await self._store_quietly("remove", self._store.outbox_remove, job.row_id)
+        finally:
+            self._queue.release(item)
+            self._changed.set()
+
+    def _enqueue(self, job: _Job, *, hold: bool = False) -> QueuedItem[_Job]:
         lane, chat_id, key = requests.placement(job.request)
-        self._queue.add(job, lane=lane, chat_id=chat_id, coalesce_key=key)
+        item = self._queue.add(job, lane=lane, chat_id=chat_id, coalesce_key=key, hold=hold)
         self._changed.set()
+        return item
 
-    async def receive(self, mailbox: trio.MemoryReceiveChannel[OutboxRequest]) -> None:
+    async def receive(self, mailbox: trio.MemoryReceiveChannel[OutboxRequest], nursery: trio.Nursery) -> None:
         async with mailbox:
             async for request in mailbox:
-                await self.accept(request)
+                self.accept(request, nursery)
         self._mailbox_open = False
         self._changed.set()
 
@@ -289,6 +304,8 @@ class _Outbox:
         ``outcome`` is the result (message id or None) or the exception that ended the item. A coalesced
         request shares the outcome of the newest one; only the newest gets a message id."""
         jobs = item.all_payloads
+        for job in jobs:
+            job.finished = True
         rows = [job.row_id for job in jobs if job.row_id is not None]
         if rows and self._store is not None:
             # Shielded: a row left behind after success would be sent again after a restart.
@@ -344,7 +361,7 @@ async def outbox_actor(
     send, receive = trio.open_memory_channel[OutboxRequest](mailbox_size)
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(outbox.receive, receive)
+            nursery.start_soon(outbox.receive, receive, nursery)
             task_status.started(send)
             async with trio.open_nursery() as calls:
                 await outbox.dispatch(calls)

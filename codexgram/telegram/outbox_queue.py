@@ -80,6 +80,7 @@ class QueuedItem(Generic[P]):
     superseded: list[P] = attrs.field(factory=list)
     attempts: int = 0
     not_before: float = float("-inf")
+    holds: int = 0  # while above 0 the item may not start, nor anything after it in its chat
 
     @property
     def all_payloads(self) -> list[P]:
@@ -130,13 +131,18 @@ class OutboxQueue(Generic[P]):
         lane: Lane,
         chat_id: int | None,
         coalesce_key: Hashable | None = None,
+        hold: bool = False,
     ) -> QueuedItem[P]:
         """Queue ``payload``; if a pending item has the same ``coalesce_key``, replace its payload instead.
 
         Chat actions are always coalesced per chat. Returns the item that now carries the payload.
+        With ``hold`` the item keeps its place but does not start (nor does anything after it in its chat)
+        until :meth:`release`: the actor holds a durable request while its row is being written.
         """
         if lane is not Lane.CALLBACK and chat_id is None:
             raise ValueError(f"a {lane.name} item needs a chat id")
+        if hold and lane not in PACED_LANES:
+            raise ValueError(f"{lane.name} items are never held")
         if lane is Lane.ACTION:
             assert chat_id is not None
             coalesce_key = ("action", chat_id)
@@ -145,10 +151,16 @@ class OutboxQueue(Generic[P]):
             if existing is not None:
                 existing.superseded.append(existing.payload)
                 existing.payload = payload
+                existing.holds += hold
                 return existing
         self._seq += 1
         item = QueuedItem(
-            seq=self._seq, lane=lane, chat_id=chat_id, coalesce_key=coalesce_key, payload=payload
+            seq=self._seq,
+            lane=lane,
+            chat_id=chat_id,
+            coalesce_key=coalesce_key,
+            payload=payload,
+            holds=int(hold),
         )
         self._enqueue(item)
         return item
@@ -162,6 +174,7 @@ class OutboxQueue(Generic[P]):
                 existing.superseded[:0] = item.all_payloads
                 existing.seq = min(existing.seq, item.seq)
                 existing.attempts = max(existing.attempts, item.attempts)
+                existing.holds += item.holds
                 return
             self._by_key[item.coalesce_key] = item
         if item.lane is Lane.CALLBACK:
@@ -173,6 +186,10 @@ class OutboxQueue(Generic[P]):
             chat.action = item
         else:
             chat.pending.append(item)
+
+    def release(self, item: QueuedItem[P]) -> None:
+        """Lift one hold (see :meth:`add`). Harmless for an item no longer queued."""
+        item.holds = max(0, item.holds - 1)
 
     def remove_pending(self, keys: Iterable[Hashable]) -> list[QueuedItem[P]]:
         """Take the pending items with these coalesce keys out (e.g. the edits of a message being deleted)."""
@@ -236,7 +253,9 @@ class OutboxQueue(Generic[P]):
                 ):
                     head = chat.head()
                     assert head is not None
-                    if best is None or (head.lane, head.seq) < (best.lane, best.seq):
+                    if head.holds:
+                        pass  # its row is being written; the chat waits for it (order)
+                    elif best is None or (head.lane, head.seq) < (best.lane, best.seq):
                         best = head
                 if (
                     best is None
@@ -276,7 +295,8 @@ class OutboxQueue(Generic[P]):
             times.append(max(self._global_paused_until, min(c.not_before for c in self._callbacks)))
         window_free = self._window_free_at(now)
         for chat_id, chat in self._chats.items():
-            if chat.pending and not chat.busy:
+            head = chat.head()
+            if head is not None and not head.holds and not chat.busy:
                 times.append(max(self._paced_ready_at(chat_id, chat), window_free))
             if chat.action is not None and not chat.action_busy:
                 times.append(max(chat.paused_until, self._global_paused_until))

@@ -307,7 +307,7 @@ async def test_calls_in_flight_are_bounded_and_the_dispatcher_does_not_spin(auto
     async with trio.open_nursery() as nursery:
         receive_side: trio.MemoryReceiveChannel[OutboxRequest]
         send_side, receive_side = trio.open_memory_channel[OutboxRequest](100)
-        nursery.start_soon(outbox.receive, receive_side)
+        nursery.start_soon(outbox.receive, receive_side, nursery)
         nursery.start_soon(outbox.dispatch, nursery)
         async with send_side:
             for chat in range(1, 13):
@@ -352,3 +352,43 @@ async def test_the_handle_reports_a_stopped_outbox() -> None:
     with pytest.raises(ActorGone):
         outbox.answer_callback("q")
     outbox.chat_action(CHAT)  # best effort: never raises
+
+
+class SlowStore(MemoryOutboxStore):
+    """Writing a row takes 5 s (a disk under load, or the admin CLI holding the write lock)."""
+
+    async def outbox_add(
+        self, *, chat_id: int, kind: str, payload: str, created_at: float | None = None
+    ) -> int:
+        await trio.sleep(5)
+        return await super().outbox_add(chat_id=chat_id, kind=kind, payload=payload, created_at=created_at)
+
+
+async def test_a_slow_durable_write_delays_only_its_own_chat(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    store = SlowStore()
+    async with running_outbox(api, store) as mailbox:
+        await mailbox.send(SendMessage(chat_id=CHAT, text="durable", durable=True))
+        await mailbox.send(SendMessage(chat_id=CHAT, text="after it"))
+        await mailbox.send(SendMessage(chat_id=CHAT + 1, text="other chat"))
+        await mailbox.send(AnswerCallback(callback_query_id="q"))
+        await trio.sleep(10)
+    at = {str(call.params.get("text") or call.method): call.at for call in api.calls}
+    assert at["answerCallbackQuery"] < 0.01
+    assert at["other chat"] < 0.01
+    assert at["durable"] == pytest.approx(5.0)
+    assert at["after it"] == pytest.approx(6.0)
+    assert store.removed == [1]
+
+
+async def test_a_durable_edit_dropped_by_a_delete_while_its_row_is_written_leaves_no_row(
+    autojump_clock: object,
+) -> None:
+    api = RecordingBotApi()
+    store = SlowStore()
+    async with running_outbox(api, store) as mailbox:
+        await mailbox.send(EditMessageText(chat_id=CHAT, message_id=9, text="x", durable=True))
+        await mailbox.send(DeleteMessage(chat_id=CHAT, message_id=9))
+        await trio.sleep(10)
+    assert [call.method for call in api.calls] == ["deleteMessage"]
+    assert store.rows == {}

@@ -272,3 +272,38 @@ def test_idle_chats_are_forgotten_only_after_their_pace_is_over() -> None:
     queue.done(again)
     assert queue.next_ready(50.0) is None
     assert len(queue._chats) <= 1
+
+
+def test_a_held_item_blocks_its_chat_only_until_released() -> None:
+    queue: OutboxQueue[str] = OutboxQueue()
+    held = queue.add("durable", lane=Lane.SEND, chat_id=PRIVATE, hold=True)
+    queue.add("after it", lane=Lane.SEND, chat_id=PRIVATE)
+    queue.add("other chat", lane=Lane.SEND, chat_id=OTHER)
+    queue.add("callback", lane=Lane.CALLBACK, chat_id=None)
+    assert [item.payload for item in take_all(queue, 0.0)] == ["callback", "other chat"]
+    assert queue.next_wakeup(0.0) is None  # a hold ends by release, not by time
+    queue.release(held)
+    item = queue.next_ready(0.0)
+    assert item is not None
+    assert item.payload == "durable"
+    queue.release(item)  # harmless once it is no longer held
+
+
+def test_holds_add_up_when_held_edits_coalesce() -> None:
+    queue: OutboxQueue[str] = OutboxQueue()
+    key = ("text", PRIVATE, 1)
+    first = queue.add("v1", lane=Lane.EDIT, chat_id=PRIVATE, coalesce_key=key, hold=True)
+    second = queue.add("v2", lane=Lane.EDIT, chat_id=PRIVATE, coalesce_key=key, hold=True)
+    assert first is second
+    queue.release(first)
+    assert queue.next_ready(0.0) is None
+    queue.release(first)
+    item = queue.next_ready(0.0)
+    assert item is not None
+    assert item.payload == "v2"
+
+
+def test_only_paced_items_can_be_held() -> None:
+    queue: OutboxQueue[str] = OutboxQueue()
+    with pytest.raises(ValueError, match="never held"):
+        queue.add("cb", lane=Lane.CALLBACK, chat_id=None, hold=True)
