@@ -28,10 +28,12 @@ add_op = st.tuples(
     st.sampled_from(list(Lane)),
     st.sampled_from(CHATS),
     st.integers(min_value=1, max_value=2),  # message id, for edit coalescing
+    st.booleans(),  # held (a durable request whose row is being written), for paced lanes
 )
 tick_op = st.tuples(st.just("tick"), st.floats(min_value=0.0, max_value=2.5, allow_nan=False))
 settle_op = st.tuples(st.just("settle"), st.sampled_from(["done", "done", "done", "retry_after", "backoff"]))
-operations = st.lists(st.one_of(add_op, tick_op, settle_op), max_size=120)
+release_op = st.tuples(st.just("release"))
+operations = st.lists(st.one_of(add_op, tick_op, settle_op, release_op), max_size=120)
 
 
 @settings(max_examples=300, deadline=None)
@@ -46,9 +48,11 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
     all_starts: list[float] = []
     delivered: list[QueuedItem[Payload]] = []
     last_added_for_key: dict[tuple[str, int, int], Payload] = {}
+    holds: list[QueuedItem[Payload]] = []  # one entry per hold not yet released
 
     def start_ready() -> None:
         while (item := queue.next_ready(now)) is not None:
+            assert item.holds == 0, "a held item was started"
             if item.lane in PACED_LANES:
                 assert item.chat_id is not None
                 # at most one paced call in flight per chat
@@ -70,7 +74,7 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
 
     for op in ops:
         if op[0] == "add":
-            _, lane, chat, message_id = op
+            _, lane, chat, message_id, held = op
             assert isinstance(lane, Lane)
             assert isinstance(chat, int)
             assert isinstance(message_id, int)
@@ -81,7 +85,13 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
             added.append(payload)
             if key is not None:
                 last_added_for_key[key] = payload
-            queue.add(payload, lane=lane, chat_id=chat_id, coalesce_key=key)
+            hold = bool(held) and lane in PACED_LANES
+            item = queue.add(payload, lane=lane, chat_id=chat_id, coalesce_key=key, hold=hold)
+            if hold:
+                holds.append(item)
+        elif op[0] == "release":
+            if holds:
+                queue.release(holds.pop(0))
         elif op[0] == "tick":
             step = op[1]
             assert isinstance(step, float)
@@ -93,6 +103,8 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
         start_ready()
 
     # drain: everything in flight succeeds, time advances to each wakeup
+    for item in holds:
+        queue.release(item)
     for _ in range(10_000):
         while in_flight:
             settle(in_flight.pop(0), "done")
