@@ -76,6 +76,7 @@ class OutboxSettings:
     max_in_flight: int = 8
     call_timeout: float = 20.0  # seconds per Bot API call; uploads get more from the client itself
     max_attempts: int = 6  # for non-durable requests failing with 5xx / network errors
+    max_pending: int = 2000  # queued requests; beyond, the mailbox is not read, so it fills and pushes back
     store_timeout: float = 10.0
 
 
@@ -86,6 +87,7 @@ class _Outbox:
         self._settings = settings
         self._queue: OutboxQueue[_Job] = OutboxQueue(settings.pacing)
         self._changed = trio.Event()
+        self._room = trio.Event()  # set whenever a call settles (the queue may have room again)
         self._in_flight = 0
         self._mailbox_open = True
         self.dispatch_rounds = 0  # how often the dispatcher woke up (tests check that it does not spin)
@@ -153,6 +155,10 @@ class _Outbox:
     async def receive(self, mailbox: trio.MemoryReceiveChannel[OutboxRequest], nursery: trio.Nursery) -> None:
         async with mailbox:
             async for request in mailbox:
+                while self._queue.pending_count >= self._settings.max_pending:
+                    # Back pressure: leave the bounded mailbox to fill up, so senders wait or get MailboxFull.
+                    self._room = trio.Event()
+                    await self._room.wait()
                 self.accept(request, nursery)
         self._mailbox_open = False
         self._changed.set()
@@ -217,6 +223,7 @@ class _Outbox:
         finally:
             self._in_flight -= 1
             self._changed.set()
+            self._room.set()
 
     async def _retry_or_give_up(self, item: QueuedItem[_Job], exc: TelegramError) -> None:
         job = item.payload

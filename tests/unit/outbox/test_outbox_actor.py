@@ -392,3 +392,22 @@ async def test_a_durable_edit_dropped_by_a_delete_while_its_row_is_written_leave
         await trio.sleep(10)
     assert [call.method for call in api.calls] == ["deleteMessage"]
     assert store.rows == {}
+
+
+async def test_a_full_queue_stops_reading_the_mailbox(autojump_clock: object) -> None:
+    api = RecordingBotApi()
+    api.latency = 1.0
+    outbox = _Outbox(api, None, OutboxSettings(max_pending=3, max_in_flight=1))
+    send_side, receive_side = trio.open_memory_channel[OutboxRequest](2)
+    most_pending = 0
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(outbox.receive, receive_side, nursery)
+        nursery.start_soon(outbox.dispatch, nursery)
+        async with send_side:
+            for index in range(12):
+                await send_side.send(SendMessage(chat_id=CHAT, text=f"m{index}"))
+                most_pending = max(most_pending, outbox._queue.pending_count)
+            # the sender was held back: 12 sends into a mailbox of 2 took the time of several calls
+            assert trio.current_time() >= 5.0
+    assert most_pending <= 3
+    assert [call.params["text"] for call in api.calls] == [f"m{index}" for index in range(12)]
