@@ -86,6 +86,8 @@ async def poller_actor(
 ) -> None:
     """Poll until cancelled, handing every update to ``consumer`` once (see the module docstring).
 
+    ``consumer`` is awaited for each update in turn and should return promptly (hand the update over, e.g.
+    to a chat actor's mailbox, rather than process it): while it runs, no other update is delivered.
     Reports readiness (``None``: the poller has no mailbox) after reading the stored offset.
     Error handling: a failure to read the offset raises before readiness; ``TelegramUnauthorized`` ends the
     actor; every other failure is logged and retried with backoff.
