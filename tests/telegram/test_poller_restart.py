@@ -83,15 +83,22 @@ async def test_killing_the_poller_between_updates_neither_loses_nor_repeats(
     fake_telegram.user_sends_text(CHAT, "six")
     fake_telegram.user_sends_text(CHAT, "seven")
 
+    seven_handled = trio.Event()
+
+    async def until_seven(update: Update) -> None:
+        await healthy(update)
+        if text_of(update) == "seven":
+            seven_handled.set()
+
     async def second_until() -> None:
-        await wait_for(lambda: len(received) == 7)
-        # then it idles in a long poll, and is killed there (between updates)
-        await trio.sleep(0.3)
+        # killed right after handling "seven": before (or while) its next getUpdates tells Telegram so
+        with trio.fail_after(20):
+            await seven_handled.wait()
 
-    await run_poller(fake_telegram, db, healthy, second_until)
+    await run_poller(fake_telegram, db, until_seven, second_until)
+    polls_before_third = len(fake_telegram.calls("getUpdates"))
 
-    # process 3: Telegram never heard that "seven" was confirmed (process 2 died in its long poll), so the
-    # stored offset is what keeps it from being handled twice
+    # process 3 resumes from the stored offset, which is what keeps "six" and "seven" from coming back
     fake_telegram.user_sends_text(CHAT, "eight")
 
     async def third_until() -> None:
@@ -104,6 +111,9 @@ async def test_killing_the_poller_between_updates_neither_loses_nor_repeats(
     assert texts == ["one", "two", "three", "four", "five", "six", "seven", "eight"]
     ids = [update_id for update_id, _ in received]
     assert ids == sorted(set(ids))
+    # (process 2's own last poll, if it got out, ends with 409 when process 3 polls: skip it)
+    third_first_poll = next(c for c in fake_telegram.calls("getUpdates")[polls_before_third:] if c.ok)
+    assert third_first_poll.params["offset"] == ids[texts.index("seven")] + 1
     async with open_repository(db) as repo:
         assert await repo.get_update_offset() == ids[-1] + 1
     # every getUpdates named the update kinds explicitly
