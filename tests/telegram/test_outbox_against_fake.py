@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -121,8 +122,9 @@ async def test_a_429_is_waited_out_and_nothing_is_lost(
 
 
 async def test_server_errors_drops_and_hangs_still_deliver_exactly_once(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     fake_telegram.ensure_chat(CHAT)
     fake_telegram.schedule_fault("sendMessage", ServerError(status=500), count=2)
     fake_telegram.schedule_fault("sendMessage", Drop(), count=2)
@@ -137,6 +139,10 @@ async def test_server_errors_drops_and_hangs_still_deliver_exactly_once(
     [shown] = fake_telegram.bot_messages(CHAT)
     assert shown.message_id == message_id
     assert shown.text == "Final answer: 42"
+    # every failure was logged (retries at INFO), and no log line carries the token
+    assert caplog.text.count("retry in") == 6  # 500, 500, drop, drop, hang, 502
+    assert fake_telegram.token not in caplog.text
+    assert fake_telegram.token.split(":")[1] not in caplog.text
 
 
 @pytest.mark.fake_telegram_bad_requests  # broken HTML on purpose; checked below that it is the only one
