@@ -15,6 +15,8 @@ Rules it enforces (see docs/outbox-and-polling.md):
   the per-chat pace (Telegram does not count them as messages) and are coalesced to one pending per chat.
 - **Coalescing**: an item added with the ``coalesce_key`` of a pending item replaces that item's payload and
   keeps its place in the queue; the replaced payloads are kept in ``superseded`` so nothing is lost silently.
+- **Holds**: an item added with ``hold=True`` keeps its place but neither it nor anything after it in its
+  chat starts until :meth:`OutboxQueue.release` (the actor holds a durable request while its row is written).
 - **Pauses**: a 429 pauses the item's chat (or everything, for an item with no chat) until ``now +
   retry_after``; a retryable failure (5xx, network) pauses the chat for a capped exponential backoff. Either
   way the item goes back to the queue with its old sequence number, so it is still first in its chat.
