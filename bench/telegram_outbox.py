@@ -15,6 +15,10 @@ ceiling, not the outbox); latency = the stub's call start minus the
 moment the message was put in the mailbox. Part 3 repeats part 2 against the fake server on loopback (the
 figure then includes the HTTP request up to the fake's answer) for context.
 
+Part 4, the scheduler alone (pure, no trio): the cost of one ``next_ready`` + ``done`` with 100 and 1,000
+chats holding queued sends, since ``next_ready`` scans the chats (fine for a personal bot; the figure says
+where that stops being true).
+
 Run: ``uv run python bench/telegram_outbox.py [--seconds 30] [--interval 10] [--chats 100]``
 """
 
@@ -27,6 +31,7 @@ import platform
 import random
 import statistics
 import sys
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +44,7 @@ from codexgram.actors.runtime import Reply
 from codexgram.messages import EditMessageText, OutboxRequest, SendMessage
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.outbox_ports import OutboxBotApi
+from codexgram.telegram.outbox_queue import Lane, OutboxQueue, Pacing
 from codexgram.testing.fake_telegram import FakeTelegram, run_fake_telegram
 from codexgram.testing.outbox_stubs import RecordingBotApi
 
@@ -160,6 +166,26 @@ async def loopback_latency(chats: int, seconds: float, interval: float) -> list[
     return latencies
 
 
+def scheduler_cost(chats: int, per_chat: int = 5) -> float:
+    """Microseconds per next_ready + done, draining ``chats`` x ``per_chat`` sends in virtual time."""
+    queue: OutboxQueue[int] = OutboxQueue(Pacing(global_limit=10**9))
+    for index in range(chats * per_chat):
+        queue.add(index, lane=Lane.SEND, chat_id=1 + index % chats)
+    now = 0.0
+    taken = 0
+    started = time.perf_counter()
+    while len(queue):
+        item = queue.next_ready(now)
+        if item is None:
+            wakeup = queue.next_wakeup(now)
+            assert wakeup is not None
+            now = wakeup
+            continue
+        queue.done(item)
+        taken += 1
+    return (time.perf_counter() - started) / taken * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of each latency run")
@@ -194,6 +220,10 @@ def main() -> None:
     report("in-process client stub", stub)
     loopback = trio.run(loopback_latency, args.chats, args.seconds, args.interval)
     report("fake Bot API on loopback (to the fake's answer)", loopback)
+
+    print("\n-- the scheduler alone: next_ready + done --")
+    for chats in (100, 1000):
+        print(f"{chats} chats x 5 queued sends: {scheduler_cost(chats):.1f} us per item")
 
 
 if __name__ == "__main__":
