@@ -145,3 +145,29 @@ def test_doctor_shows_settings_without_the_token(cli_env: Path, monkeypatch: pyt
     assert "database schema version 2" in result.stdout
     assert "codex socket" in result.stdout
     assert TOKEN not in result.output
+
+
+@pytest.mark.skipif(shutil.which("uv") is None, reason="the wrappers run `uv run`")
+def test_the_admin_wrapper_scripts(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+
+    def script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(REPO_ROOT / "scripts" / name), *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert script("allow-user", "42", "--name", "Ada").returncode == 0
+    assert script("add-workspace", "w", str(tmp_path)).returncode == 0
+    users = json.loads(script("list-users", "--json").stdout)
+    assert [(u["user_id"], u["name"]) for u in users] == [(42, "Ada")]
+    assert [w["name"] for w in json.loads(script("list-workspaces", "--json").stdout)] == ["w"]
+    assert script("remove-workspace", "w").returncode == 0
+    assert script("remove-user", "42").returncode == 0
+    refused = script("remove-user", "42")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: user 42 is not on the allowlist"
