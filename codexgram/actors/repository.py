@@ -37,7 +37,7 @@ from codexgram.actors.runtime import (
     open_mailbox,
     unwrapping_single_errors,
 )
-from codexgram.errors import CodexgramError, StoreError
+from codexgram.errors import ActorGone, CodexgramError, StoreError
 from codexgram.messages import RepositoryRequest, Transaction
 from codexgram.store import queries
 from codexgram.store.db import immediate_transaction, open_database
@@ -115,8 +115,9 @@ async def repository_actor(
     """Open and migrate ``db_path``, report the mailbox, serve requests until cancelled or the mailbox ends.
 
     Resource handling: owns the connection and closes it on the way out. On cancellation it first serves what
-    is already in the mailbox (shielded, at most ``drain_timeout`` seconds), so writes sent before shutdown
-    land; then it closes the mailbox, so later senders get ``ActorGone``.
+    is already in the mailbox (shielded, for at most ``drain_timeout`` seconds), so writes sent before
+    shutdown land; what is still queued after that is failed with ``ActorGone``; then it closes the mailbox,
+    so later senders get ``ActorGone`` too.
     Error handling: a failure to open or migrate (``StoreError``, ``DatabaseTooNew``) raises before readiness,
     so the supervisor's ``start`` raises it. A failing request rolls back, its error goes to its asker, and
     the actor keeps serving.
@@ -129,21 +130,30 @@ async def repository_actor(
         async for request in receive:
             await _serve(conn, limiter, _take_batch(receive, request))
     finally:
-        with trio.move_on_after(drain_timeout, shield=True) as drain:
-            drained = 0
-            while True:
-                try:
-                    request = receive.receive_nowait()
-                except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                    break
+        # Cancelled or the mailbox ended: serve what is queued until the drain deadline, then fail the rest
+        # with ActorGone so no asker waits for its own timeout. The only awaits are the shielded ones in
+        # _serve, so the deadline is checked by hand between batches.
+        deadline = trio.current_time() + drain_timeout
+        served = refused = 0
+        while True:
+            try:
+                request = receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            if trio.current_time() < deadline:
                 batch = _take_batch(receive, request)
                 await _serve(conn, limiter, batch)
-                drained += len(batch)
-            if drained:
-                log.info("repository served %d queued requests while stopping", drained)
-        if drain.cancelled_caught:
-            log.error("repository gave up draining its mailbox after %.1fs", drain_timeout)
-        receive.close()  # no await since the last receive_nowait: nothing can slip in unserved
+                served += len(batch)
+            else:
+                request.reply.fail(ActorGone(f"the repository stopped before serving {request.what}"))
+                refused += 1
+        if served:
+            log.info("repository served %d queued requests while stopping", served)
+        if refused:
+            log.error(
+                "repository refused %d queued requests: draining took over %.1fs", refused, drain_timeout
+            )
+        receive.close()  # no await since the last receive_nowait: nothing can slip in unanswered
         conn.close()
 
 

@@ -277,3 +277,31 @@ async def test_thread_session_approval_and_audit_methods(tmp_path: Path) -> None
         assert [(row.actor, row.action) for row in await repo.run(queries.list_audit)] == [
             ("telegram:5", "approve")
         ]
+
+
+async def test_what_is_still_queued_after_the_drain_deadline_fails_with_actor_gone(tmp_path: Path) -> None:
+    replies: list[Reply[None]] = []
+    async with trio.open_nursery() as nursery:
+        mailbox: trio.MemorySendChannel[RepositoryRequest] = await nursery.start(
+            functools.partial(repository_actor, tmp_path / "bot.sqlite3", mailbox_size=128, drain_timeout=0.2)
+        )
+        for _ in range(80):
+            reply: Reply[None] = Reply()
+            replies.append(reply)
+            mailbox.send_nowait(Transaction(work=lambda conn: time.sleep(0.01), reply=reply, what="slow"))
+        nursery.cancel_scope.cancel()
+
+    # The drain serves whole batches (32) while before its deadline; a batch takes 0.32 s > 0.2 s, so at most
+    # one batch runs in the drain (plus one the actor may have taken before it saw the cancel); the rest is
+    # refused, and nobody is left waiting.
+    assert all(reply.answered for reply in replies)
+    served = refused = 0
+    for reply in replies:
+        try:
+            await reply.wait()
+            served += 1
+        except ActorGone:
+            refused += 1
+    assert served + refused == 80
+    assert served in (32, 64)
+    assert refused == 80 - served
