@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+import stat
 from pathlib import Path
 from typing import Annotated
 
@@ -82,6 +83,9 @@ def doctor(ctx: typer.Context) -> None:
         finally:
             conn.close()
     typer.echo(f"database schema version {version} (this codexgram: {SCHEMA_VERSION})")
+    mode = stat.S_IMODE(settings.db_path.stat().st_mode)
+    if mode & 0o077:
+        typer.echo(f"warning: {settings.db_path} is mode {mode:o}, readable by others: chmod 600 it")
     if settings.codex_socket.exists():
         typer.echo(f"codex socket {settings.codex_socket}: present")
     else:

@@ -171,3 +171,13 @@ def test_the_admin_wrapper_scripts(tmp_path: Path) -> None:
     refused = script("remove-user", "42")
     assert refused.returncode == 1
     assert refused.stderr.strip() == "error: user 42 is not on the allowlist"
+
+
+def test_doctor_warns_about_a_database_others_can_read(cli_env: Path) -> None:
+    open_database(cli_env).close()
+    cli_env.chmod(0o644)
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 0
+    assert "mode 644, readable by others" in result.stdout
+    cli_env.chmod(0o600)
+    assert "readable by others" not in CliRunner().invoke(app, ["doctor"]).stdout
