@@ -154,7 +154,8 @@ def _path_parser(home: str | None) -> Callable[[str], Path]:
     return parse
 
 
-# field name -> parser factory input; the key in the environment is CODEXGRAM_<FIELD upper>, in TOML <field>.
+# The settings fields, in display order. In the environment a field is CODEXGRAM_<FIELD> (see
+# _ENV_NAME_OVERRIDES), in TOML it is the field name itself.
 _FIELD_NAMES: Final = (
     "telegram_token",
     "telegram_api_url",
