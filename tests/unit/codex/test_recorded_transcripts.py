@@ -49,6 +49,7 @@ class Replayed:
 
 def replay(path: Path) -> Replayed:
     peer = JsonRpcPeer()
+    seen_initialize = False
     out = Replayed()
 
     def collect(changes: list[Change]) -> None:
@@ -65,6 +66,13 @@ def replay(path: Path) -> Replayed:
         msg = record["msg"]
         lc = out.lifecycle
         if record["dir"] == "send":
+            if msg.get("method") == "initialize" and seen_initialize:
+                # A new connection (the link reconnected): ids restart with a new peer, and approvals asked on
+                # the old connection can no longer be answered. The turn itself goes on on the server.
+                peer = JsonRpcPeer()
+                if lc is not None:
+                    collect(lc.connection_lost())
+            seen_initialize = seen_initialize or msg.get("method") == "initialize"
             if "method" in msg and "id" in msg:
                 request_id, _ = peer.send_request(msg["method"], msg.get("params"))
                 assert request_id == msg["id"], "the recording client numbers its requests like our peer"
