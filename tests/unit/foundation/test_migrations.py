@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import stat
+import threading
 from pathlib import Path
 
 import apsw
 import pytest
 
 from codexgram.errors import DatabaseTooNew, MigrationError, StoreError
-from codexgram.store.db import migrate, open_database, schema_version
+from codexgram.store.db import configure_connection, migrate, open_database, schema_version
 from codexgram.store.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, pending_migrations
 
 # --- the pure list -----------------------------------------------------------------------------------------
@@ -194,3 +195,31 @@ def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
             conn.execute("INSERT INTO sessions(chat_id, workspace, updated_at) VALUES (1, 'missing', 0)")
     finally:
         conn.close()
+
+
+def test_two_processes_opening_an_old_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """The bot and the admin CLI may both start on an old file: BEGIN IMMEDIATE serialises the upgrade."""
+    path = tmp_path / "db.sqlite3"
+    open_database(path, migrations=MIGRATIONS[:1]).close()
+    errors: list[BaseException] = []
+    versions_before: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def opener() -> None:
+        try:
+            conn = apsw.Connection(str(path))
+            configure_connection(conn)
+            barrier.wait()
+            versions_before.append(migrate(conn))
+            conn.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    # Exactly one connection found the file at v1 and upgraded it; the others found it done.
+    assert sorted(versions_before) == [1, SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION]
