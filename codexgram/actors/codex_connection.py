@@ -24,12 +24,8 @@ import outcome
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from codexgram.actors.codex_routing import (
-    TESTED_CODEX_VERSION,
-    UNSUPPORTED_REQUEST_CODE,
-    decline_for,
-    server_version_from,
-)
+from codexgram.actors.codex_routing import UNSUPPORTED_REQUEST_CODE, decline_for
+from codexgram.codex.version import TESTED_CODEX_VERSION, server_version_from
 from codexgram.errors import CodexUnavailable
 from codexgram.rpc.peer import JsonRpcPeer, RequestId
 

@@ -1,4 +1,4 @@
-"""Helpers of the Codex link: per-thread delivery without blocking, declines, backoff, version check.
+"""Helpers of the Codex link: per-thread delivery without blocking, declines, backoff.
 
 The central rule is that the link's socket reader never awaits a thread's mailbox: one slow thread must not
 stall every other thread, the answers to pending calls, and trio-websocket's ping handling.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import enum
 import logging
 import random
-import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,8 +40,6 @@ from codexgram.messages import (
 )
 
 log = logging.getLogger(__name__)
-
-TESTED_CODEX_VERSION = "0.169.0"
 
 # Notifications whose content is repeated in full by a later notification (the completed item), so they may be
 # dropped for a thread whose mailbox is full.
@@ -264,17 +261,6 @@ def backoff_delay(attempt: int, *, initial: float, maximum: float, rng: random.R
     factor in [0.5, 1.0), so many clients restarted together do not reconnect in lockstep."""
     base = min(maximum, initial * 2.0 ** min(attempt, 64))
     return base * (0.5 + 0.5 * rng.random())
-
-
-_VERSION_IN_USER_AGENT = re.compile(r"/(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)")
-
-
-def server_version_from(user_agent: object) -> str | None:
-    """The codex version inside ``initialize``'s ``userAgent`` (``"codexgram/0.169.0 (...)"``), if any."""
-    if not isinstance(user_agent, str):
-        return None
-    match = _VERSION_IN_USER_AGENT.search(user_agent)
-    return match.group(1) if match else None
 
 
 def describe_thread_event(event: ThreadEvent) -> str:

@@ -3,7 +3,8 @@
 Pieces, smallest first:
 
 - :func:`find_codex_binary` finds the pinned binary (``CODEXGRAM_CODEX_BIN``, else ``<repo>/.cache/codex``)
-  and installs ``@openai/codex@0.169.0`` there with npm when it is missing.
+  and installs ``@openai/codex@TESTED_CODEX_VERSION`` (``codexgram.codex.version``) there with npm when it
+  is missing.
 - :func:`write_codex_home` writes a ``CODEX_HOME`` whose only model provider is the mock model.
 - :class:`AppServer` is one ``codex app-server --listen unix://SOCK`` process that can be started, killed
   (a crash: SIGKILL) and started again on the same socket path, which is what reconnect tests need.
@@ -31,10 +32,10 @@ from pathlib import Path
 import attrs
 import trio
 
+from codexgram.codex.version import TESTED_CODEX_VERSION
 from codexgram.errors import CodexUnavailable
 
-CODEX_VERSION = "0.169.0"
-CODEX_PACKAGE = f"@openai/codex@{CODEX_VERSION}"
+CODEX_PACKAGE = f"@openai/codex@{TESTED_CODEX_VERSION}"
 BIN_ENV = "CODEXGRAM_CODEX_BIN"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 5.0
@@ -59,7 +60,8 @@ def default_cache_dir() -> Path:
 def find_codex_binary(*, cache_dir: Path | None = None, install: bool = True) -> Path:
     """The codex binary to run: ``$CODEXGRAM_CODEX_BIN``, else the npm install in ``cache_dir``.
 
-    Installs ``@openai/codex@0.169.0`` with npm (a few seconds) when missing and ``install`` is true.
+    Installs ``@openai/codex@TESTED_CODEX_VERSION`` with npm (a few seconds) when missing and ``install`` is
+    true.
     Blocking (it may run npm): call it from a thread in async code. Raises :class:`AppServerError` saying how
     to install it when npm is missing or the install fails.
     """
@@ -71,14 +73,16 @@ def find_codex_binary(*, cache_dir: Path | None = None, install: bool = True) ->
         return path
     cache = cache_dir or default_cache_dir()
     binary = cache / "node_modules" / ".bin" / "codex"
-    if binary.exists() and installed_version(cache) == CODEX_VERSION:
+    if binary.exists() and installed_version(cache) == TESTED_CODEX_VERSION:
         return binary
     how = f"install Node.js with npm, or run: npm install --prefix {cache} {CODEX_PACKAGE}; or set {BIN_ENV}"
     if not install:
         raise AppServerError(f"codex is not installed in {cache}: {how}")
     npm = shutil.which("npm")
     if npm is None:
-        raise AppServerError(f"npm is not on PATH, so codex {CODEX_VERSION} cannot be installed: {how}")
+        raise AppServerError(
+            f"npm is not on PATH, so codex {TESTED_CODEX_VERSION} cannot be installed: {how}"
+        )
     cache.mkdir(parents=True, exist_ok=True)
     try:
         subprocess.run(
@@ -100,7 +104,7 @@ def find_codex_binary(*, cache_dir: Path | None = None, install: bool = True) ->
 def installed_version(cache: Path) -> str | None:
     """The version of ``@openai/codex`` installed in ``cache`` by npm (None if none or unreadable).
 
-    Checked so that bumping :data:`CODEX_VERSION` reinstalls instead of testing against a stale binary.
+    Checked so that bumping ``TESTED_CODEX_VERSION`` reinstalls instead of testing against a stale binary.
     """
     try:
         package = json.loads((cache / "node_modules" / "@openai" / "codex" / "package.json").read_text())

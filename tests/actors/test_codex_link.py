@@ -21,6 +21,7 @@ from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_acto
 from codexgram.actors.codex_routing import backoff_delay
 from codexgram.codex.notifications import AgentMessageDelta, ThreadStatusChanged
 from codexgram.codex.server_requests import CommandApprovalRequest
+from codexgram.codex.version import TESTED_CODEX_VERSION
 from codexgram.errors import CodexOverloaded, CodexRefused, CodexUnavailable
 from codexgram.messages import (
     CodexDisconnected,
@@ -50,7 +51,9 @@ class FakeConn:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send_message(json.dumps(message))
 
-    async def handshake(self, user_agent: str = "codexgram/0.169.0 (Linux; test)") -> dict[str, Any]:
+    async def handshake(
+        self, user_agent: str = f"codexgram/{TESTED_CODEX_VERSION} (Linux; test)"
+    ) -> dict[str, Any]:
         init = await self.recv()
         assert init["method"] == "initialize"
         await self.send({"id": init["id"], "result": {"userAgent": user_agent}})
@@ -193,7 +196,7 @@ async def test_handshake_sends_client_info_and_reads_the_server_version(
     assert client_info["title"] == "codexgram"
     assert client_info["version"]
     assert link.connected
-    assert link.server_version == "0.169.0"
+    assert link.server_version == TESTED_CODEX_VERSION
 
 
 async def test_an_untested_server_version_is_warned_about(
@@ -202,10 +205,10 @@ async def test_an_untested_server_version_is_warned_about(
     caplog.set_level(logging.WARNING)
     link = await start_link(nursery, fake)
     conn = await fake.next_conn()
-    await conn.handshake(user_agent="codexgram/0.170.2 (Linux)")
+    await conn.handshake(user_agent="codexgram/99.0.1 (Linux)")
     await link.wait_connected(TIMEOUT)
-    assert link.server_version == "0.170.2"
-    assert any("0.170.2" in r.getMessage() and "0.169.0" in r.getMessage() for r in caplog.records)
+    assert link.server_version == "99.0.1"
+    assert any("99.0.1" in r.getMessage() and TESTED_CODEX_VERSION in r.getMessage() for r in caplog.records)
 
 
 async def test_calls_are_correlated_by_id_even_when_answered_out_of_order(

@@ -18,6 +18,7 @@ import pytest
 import trio
 import trio_websocket
 
+from codexgram.codex.version import TESTED_CODEX_VERSION
 from codexgram.testing.codex_server import AppServer, AppServerError, find_codex_binary, installed_version
 from codexgram.testing.mock_model import MockModel
 
@@ -90,7 +91,7 @@ async def test_handshake_reports_the_pinned_version(app_server: AppServer) -> No
     with trio.fail_after(20):
         async with connected(app_server) as client:
             result = await handshake(client)
-    assert "/0.169.0 " in result["userAgent"]
+    assert f"/{TESTED_CODEX_VERSION} " in result["userAgent"]
     assert result["codexHome"] == str(app_server.codex_home)
     assert app_server.socket_path.is_symlink()
 
@@ -169,7 +170,7 @@ async def test_kill_breaks_the_connection_and_start_serves_again(app_server: App
         await app_server.start()
         async with connected(app_server) as client:
             result = await handshake(client)
-    assert "/0.169.0 " in result["userAgent"]
+    assert f"/{TESTED_CODEX_VERSION} " in result["userAgent"]
 
 
 async def test_restart_is_a_clean_stop_and_start(app_server: AppServer) -> None:
@@ -187,7 +188,9 @@ def test_missing_npm_fails_with_how_to_install(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(AppServerError, match="npm is not on PATH") as caught:
         find_codex_binary(cache_dir=tmp_path / "cache")
-    assert f"npm install --prefix {tmp_path / 'cache'} @openai/codex@0.169.0" in str(caught.value)
+    assert f"npm install --prefix {tmp_path / 'cache'} @openai/codex@{TESTED_CODEX_VERSION}" in str(
+        caught.value
+    )
 
 
 def test_a_different_installed_version_is_reinstalled(

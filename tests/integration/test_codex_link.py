@@ -20,6 +20,7 @@ from codexgram.codex.notifications import (
 from codexgram.codex.requests import ApprovalPolicy, SandboxMode, ThreadSessionResult, ThreadStartParams
 from codexgram.codex.server_requests import CommandApprovalRequest, FileChangeApprovalRequest
 from codexgram.codex.transport import unix_socket_connector
+from codexgram.codex.version import TESTED_CODEX_VERSION
 from codexgram.messages import CodexEvent, CodexServerRequestEvent
 from codexgram.testing.codex_link_probe import ThreadProbe, open_link
 from codexgram.testing.codex_server import AppServer
@@ -37,7 +38,7 @@ def only(items: list[Any], kind: type) -> Any:
 async def test_handshake_reports_the_pinned_server_version(app_server: AppServer) -> None:
     async with open_link(unix_socket_connector(app_server.socket_path)) as link:
         assert link.connected
-        assert link.server_version == "0.169.0"
+        assert link.server_version == TESTED_CODEX_VERSION
         models = await link.call("model/list", {})
         assert isinstance(models["data"], list)
 
