@@ -11,6 +11,7 @@ import trio.testing
 from codexgram.errors import (
     TelegramBadRequest,
     TelegramConflict,
+    TelegramForbidden,
     TelegramNetworkError,
     TelegramNotModified,
     TelegramQueryTooOld,
@@ -22,6 +23,7 @@ from codexgram.telegram.types import BotCommand, InlineKeyboardButton, InlineKey
 from codexgram.testing.fake_telegram import Drop, FakeTelegram, Hang, RetryAfter, ServerError
 
 CHAT = 1001
+GROUP = -100777
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=((InlineKeyboardButton(text="Approve", callback_data="a:tok:y"),),)
 )
@@ -70,6 +72,10 @@ async def test_a_conversation_through_the_client(
         assert file.file_path is not None
         assert await client.download_file(file.file_path, max_bytes=1000) == b"# long answer\n"
         assert await client.delete_message(CHAT, sent.message_id)
+        fake_telegram.bot_added_to_group(GROUP)
+        assert await client.leave_chat(GROUP)
+        with pytest.raises(TelegramForbidden, match="not a member"):
+            await client.send_message(GROUP, "still here?")
     [_, bot_text, bot_document] = fake_telegram.messages(CHAT)
     assert bot_text.deleted
     assert [r.text for r in bot_text.history] == ["Working…", "Done"]

@@ -33,5 +33,9 @@ async def fake_telegram(nursery: trio.Nursery, request: pytest.FixtureRequest) -
     fake: FakeTelegram = await nursery.start(run_fake_telegram)
     yield fake
     if request.node.get_closest_marker(BAD_REQUESTS_MARKER) is None:
-        assert fake.validation_errors == [], "the bot made requests Telegram would refuse"
-    assert fake.response_errors == [], "the fake answered with objects the Bot API reference does not allow"
+        assert fake.validation_errors == [], (
+            f"the bot made requests Telegram would refuse: {fake.validation_errors}"
+        )
+    assert fake.response_errors == [], (
+        f"the fake answered with objects the Bot API reference does not allow: {fake.response_errors}"
+    )

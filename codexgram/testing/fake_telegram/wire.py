@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .spec import UploadedFile
+from .spec import ApiSpec, UploadedFile
 
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _DISPOSITION_PARAM_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"|(\w+)=([^;\s]+)')
@@ -44,6 +44,29 @@ def request_params(content_type: str, body: bytes, query: Mapping[str, str]) -> 
     else:
         raise MalformedRequest(f"unsupported content type {kind!r}")
     return params
+
+
+def reference_violations(
+    spec: ApiSpec, method: str, content_type: str, body: bytes, query: Mapping[str, str]
+) -> list[str]:
+    """What in one request breaks the Bot API reference, worded as the fake's ``validation_errors``
+    (``"sendMessage: unknown parameter ..."``); empty when the request is valid.
+
+    The same checks as the fake server's first stage: the method exists, the body is readable, and every
+    parameter is known, present when required, of its type and within its length limits. The checks that
+    need the chat's state (HTML entities, 4096 characters after parsing, flood control) run in the server
+    only. For tests whose transport is not the fake (``httpx.MockTransport``), so their requests are held
+    to the reference too.
+    """
+    method_spec = spec.method(method)
+    if method_spec is None:
+        return [f"{method}: no such method {method!r}"]
+    try:
+        raw = request_params(content_type, body, query)
+    except MalformedRequest as malformed:
+        return [f"{method_spec.name}: {malformed}"]
+    _, violations = spec.decode_call(method_spec, raw)
+    return [f"{method_spec.name}: {violation.detail}" for violation in violations]
 
 
 def parse_multipart(content_type: str, body: bytes) -> dict[str, object]:

@@ -1,11 +1,15 @@
-"""BotApiClient against httpx.MockTransport: request shapes, every error mapping, deadlines, token secrecy."""
+"""BotApiClient against httpx.MockTransport: request shapes, every error mapping, deadlines, token secrecy.
+
+The mock transport holds every request to the Bot API reference, with the fake server's own checks
+(``reference_violations``): these requests do not reach the fake, but are validated all the same.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import httpx
@@ -30,6 +34,8 @@ from codexgram.errors import (
 )
 from codexgram.telegram.client import LONG_POLL_MARGIN, BotApiClient, token_fingerprint
 from codexgram.telegram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from codexgram.testing.fake_telegram.server import shared_spec
+from codexgram.testing.fake_telegram.wire import reference_violations
 
 TOKEN = "123456789:AAF-sEcReT_tOkEn_value"
 BASE = "http://bot.test"
@@ -37,8 +43,38 @@ BASE = "http://bot.test"
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
 
+# Violations of the reference seen by the mock transport in the running test; ``held_to_the_reference``
+# fails the test at teardown unless the test expected (and cleared) them.
+violations: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def held_to_the_reference() -> Iterator[None]:
+    violations.clear()
+    yield
+    assert violations == [], "the client made requests Telegram would refuse"
+
+
+def validating(handler: Handler) -> Handler:
+    """``handler`` behind the fake server's reference checks (Bot API methods; file downloads pass)."""
+
+    async def checked(request: httpx.Request) -> httpx.Response:
+        prefix = f"/bot{TOKEN}/"
+        if request.url.path.startswith(prefix):
+            method = request.url.path.removeprefix(prefix)
+            content_type = request.headers.get("content-type", "")
+            violations.extend(
+                reference_violations(
+                    shared_spec(), method, content_type, request.content, dict(request.url.params)
+                )
+            )
+        return await handler(request)
+
+    return checked
+
+
 def make_client(handler: Handler, *, timeout: float = 20.0) -> BotApiClient:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(validating(handler)))
     return BotApiClient(token=TOKEN, base_url=BASE, http=http, timeout=timeout)
 
 
@@ -85,7 +121,7 @@ async def test_secret_object_is_accepted_and_repr_shows_only_a_fingerprint() -> 
     client = BotApiClient(
         token=Secret(TOKEN),
         base_url=BASE + "/",
-        http=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(validating(handler))),
     )
     me = await client.get_me()
     assert me.username == "codexgram_bot"
@@ -94,6 +130,23 @@ async def test_secret_object_is_accepted_and_repr_shows_only_a_fingerprint() -> 
     assert client.token_fingerprint == Secret(TOKEN).fingerprint()
     assert BASE in repr(client)
     await client.aclose()
+
+
+async def test_a_request_breaking_the_reference_is_caught() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return ok(MESSAGE)
+
+    async with make_client(handler) as client:
+        await client.call("sendMessage", {"chat_id": 7, "text": "hi", "colour": "red"})
+        await client.call("sendMessage", {"chat_id": 7, "disable_notification": "yes"})
+        await client.call("sendMesage", {"chat_id": 7, "text": "hi"})
+    assert violations == [
+        "sendMessage: unknown parameter 'colour' for sendMessage",
+        "sendMessage: disable_notification must be Boolean, got String",
+        "sendMessage: required parameter 'text' missing",
+        "sendMesage: no such method 'sendMesage'",
+    ]
+    violations.clear()  # expected: do not fail the test at teardown
 
 
 def test_malformed_token_is_refused_without_echoing_it() -> None:
