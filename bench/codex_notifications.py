@@ -1,4 +1,13 @@
-"""Notifications per second through the pure Codex pipeline: peer.receive_text -> thread_id_of -> decode.
+"""Notifications per second through peer + converter + routing, with a delta storm shaped like a recording.
+
+Two pipelines are timed on the same frames:
+
+- **pure**: ``JsonRpcPeer.receive_text`` -> ``thread_id_of`` -> ``decode_notification`` (no trio);
+- **link routing**: the CodexLink's own reader path for a text frame (``CodexLink._handle_text``: peer,
+  ``thread_id_of``, ``decode_notification``, ``ThreadRoute.offer`` with ``send_nowait``) into one bounded
+  mailbox per subscribed thread, drained between batches like thread actors that keep up. Every frame must be
+  delivered (no delta dropped for a full mailbox), or the run fails, so the figure is for lossless routing.
+  Only the WebSocket is left out (``bench/codex_link_throughput.py`` measures the whole socket path).
 
 A delta storm: by default 100,000 ``item/agentMessage/delta`` frames spread over 10 threads, with an
 ``item/started``/``item/completed`` pair per 200-delta reply, each a copy of the frame codex 0.169.0 sent in
@@ -20,12 +29,21 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import trio
+from trio_websocket import WebSocketConnection
+
+from codexgram.actors.codex_connection import Connection
+from codexgram.actors.codex_link import CodexLink, LinkSettings
 from codexgram.codex.converter import decode_notification
 from codexgram.codex.lifecycle import ThreadLifecycle
 from codexgram.codex.routing import thread_id_of
+from codexgram.messages import CodexEvent, ThreadEvent
 from codexgram.rpc.peer import JsonRpcPeer, Notification
+
+MAILBOX_SIZE = 256  # a thread actor's mailbox
+DRAIN_EVERY = 64  # frames between the (synchronous) drains of the mailboxes: never lets one fill up
 
 WORDS = [
     "Sure",
@@ -135,6 +153,48 @@ def run(frames: list[str], with_lifecycle: bool) -> tuple[float, dict[str | None
     return time.perf_counter() - started, routed
 
 
+def run_link_routing(frames: list[str]) -> tuple[float, int]:
+    """Feed ``frames`` to the link's reader path; return (seconds, events delivered to mailboxes)."""
+    thread_ids = sorted({t for t in map(_thread_of_frame, frames) if t is not None})
+
+    async def measure() -> tuple[float, int]:
+        async with trio.open_nursery() as nursery:
+            link = CodexLink(nursery, LinkSettings(ping_interval=None), recorder=None)
+            # No socket: the reader path only parses, decodes and routes (answers would need the socket).
+            connection = Connection(cast(WebSocketConnection, None), recorder=None)
+            receivers: list[trio.MemoryReceiveChannel[ThreadEvent]] = []
+            for thread_id in thread_ids:
+                send, receive = trio.open_memory_channel[ThreadEvent](MAILBOX_SIZE)
+                link.subscribe(thread_id, send)
+                receivers.append(receive)
+            delivered = 0
+            started = time.perf_counter()
+            for index, text in enumerate(frames, 1):
+                link._handle_text(connection, text)  # the reader task's per-frame work: what is measured
+                if index % DRAIN_EVERY == 0 or index == len(frames):
+                    for receive in receivers:
+                        while True:
+                            try:
+                                event = receive.receive_nowait()
+                            except trio.WouldBlock:
+                                break
+                            assert isinstance(event, CodexEvent)
+                            delivered += 1
+            elapsed = time.perf_counter() - started
+            nursery.cancel_scope.cancel()
+        if delivered != sum(1 for f in frames if _thread_of_frame(f) is not None):
+            raise SystemExit(f"routing lost events: {delivered} of {len(frames)} delivered")
+        return elapsed, delivered
+
+    return trio.run(measure)
+
+
+def _thread_of_frame(text: str) -> str | None:
+    params = json.loads(text).get("params", {})
+    thread_id = params.get("threadId")
+    return thread_id if isinstance(thread_id, str) else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--frames", type=int, default=100_000)
@@ -154,11 +214,19 @@ def main() -> None:
         source = f"delta storm over {args.threads} threads, {shape}"
     best = min(run(frames, args.lifecycle)[0] for _ in range(args.repeat))
     _, routed = run(frames, args.lifecycle)
-    stages = "peer + routing + decode" + (" + lifecycle" if args.lifecycle else "")
-    print(f"{len(frames):,} frames ({source}); {stages}")
+    stages = "peer + thread_id_of + decode" + (" + lifecycle" if args.lifecycle else "")
+    print(f"{len(frames):,} frames ({source})")
     threads = len([t for t in routed if t is not None])
     print(f"routed to {threads} threads, {routed.get(None, 0)} without a thread")
-    print(f"best of {args.repeat}: {best:.3f} s = {len(frames) / best:,.0f} notifications/s on one core")
+    print(f"pure ({stages}), best of {args.repeat}: {best:.3f} s = {len(frames) / best:,.0f} notifications/s")
+    link_runs = [run_link_routing(frames) for _ in range(args.repeat)]
+    link_best = min(seconds for seconds, _ in link_runs)
+    delivered = link_runs[0][1]
+    print(
+        f"link routing (peer + decode + ThreadRoute into {threads} mailboxes of {MAILBOX_SIZE}), best of"
+        f" {args.repeat}: {link_best:.3f} s = {len(frames) / link_best:,.0f} notifications/s"
+        f" ({delivered:,} delivered, none dropped)"
+    )
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus")
 
 
