@@ -14,30 +14,99 @@ import functools
 import logging
 import signal
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Final
 
 import trio
 
+from codexgram.actors.codex_connection import LinkSettings
+from codexgram.actors.codex_link import CodexLink, codex_link_actor
+from codexgram.actors.outbox import OutboxSettings, outbox_actor
 from codexgram.actors.repository import Repository, repository_actor
 from codexgram.actors.runtime import Supervisor, unwrapping_single_errors
+from codexgram.codex.transport import unix_socket_connector
 from codexgram.config import Settings
-from codexgram.errors import ActorError
+from codexgram.errors import ActorError, ConfigError, TelegramError, TelegramUnauthorized
+from codexgram.telegram.client import BotApiClient
+from codexgram.telegram.instance_lock import acquire_instance_lock
 
 log = logging.getLogger(__name__)
 
 REPOSITORY: Final = "repository"
+OUTBOX: Final = "outbox"
+CODEX_LINK: Final = "codex_link"
 ESSENTIAL_ACTORS: Final = frozenset({REPOSITORY})
 SHUTDOWN_TIMEOUT: Final = 15.0
+# How long start-up waits for the first connection to Codex before it logs that Codex is away (the link goes
+# on trying in the background either way).
+CODEX_CONNECT_GRACE: Final = 3.0
 
 
-async def start_actors(supervisor: Supervisor, settings: Settings, repository: Repository) -> None:
-    """Start the bot's actors after the repository. The place where the rest of the bot is wired in.
+async def start_actors(
+    supervisor: Supervisor, settings: Settings, repository: Repository, resources: AsyncExitStack
+) -> None:
+    """Start the bot's actors after the repository, each ready before the next that needs it starts.
 
-    The Telegram poller and outbox, the Codex link and the chat actors are added here as they land; each is
-    started with ``await supervisor.start(name, functools.partial(actor, ...))`` so it is ready (its mailbox
-    registered) before the next one that needs it starts.
+    ``resources`` outlives the actors (it is closed after the supervisor stopped them): the instance lock and
+    the Bot API client are registered on it, so they are released only once nothing uses them any more.
+
+    Wired so far: the instance lock, the Bot API client (the token checked with ``getMe``), the outbox (which
+    delivers at once what an earlier run left in the durable outbox) and the Codex link (which connects, and
+    keeps reconnecting with backoff while the app-server is away).
+
+    Not yet: the poller and the chat/thread actors. Without the chat actors nobody could act on an update,
+    so the poller is not started: Telegram keeps what users send (for 24 hours) and the bot will process it,
+    exactly once, when chat handling lands, instead of acknowledging messages it cannot act on.
     """
-    del supervisor, settings, repository  # nothing else is wired yet
+    token = settings.telegram_token
+    if token is None:
+        raise ConfigError("CODEXGRAM_TELEGRAM_TOKEN", "not set")
+    resources.enter_context(acquire_instance_lock(settings.data_dir, token))
+
+    client = BotApiClient(token=token, base_url=settings.telegram_api_url)
+    resources.push_async_callback(client.aclose)
+    await _check_token(client)
+
+    await supervisor.start(
+        OUTBOX, functools.partial(outbox_actor, client=client, store=repository, settings=OutboxSettings())
+    )
+    link: CodexLink = await supervisor.start(
+        CODEX_LINK,
+        functools.partial(
+            codex_link_actor,
+            unix_socket_connector(settings.codex_socket),
+            settings=LinkSettings(call_timeout=settings.codex_call_timeout),
+        ),
+    )
+    with trio.move_on_after(CODEX_CONNECT_GRACE):
+        await link.wait_connected(CODEX_CONNECT_GRACE)
+    if link.connected:
+        log.info("connected to codex app-server %s at %s", link.server_version, settings.codex_socket)
+    else:
+        log.warning(
+            "codex app-server is not reachable at %s (%s); retrying in the background. "
+            "Start it with scripts/start-codex-app-server",
+            settings.codex_socket,
+            link.last_disconnect_reason or "no connection yet",
+        )
+
+
+async def _check_token(client: BotApiClient) -> None:
+    """Ask Telegram who we are: a refused token is a configuration error, not something to retry forever.
+
+    A network failure is not fatal: Telegram may be unreachable for a while, and the outbox retries.
+    """
+    try:
+        me = await client.get_me()  # the client's own per-call timeout applies
+    except TelegramUnauthorized:
+        raise ConfigError(
+            "CODEXGRAM_TELEGRAM_TOKEN",
+            "Telegram refused this token (401 Unauthorized): check it with @BotFather",
+        ) from None
+    except TelegramError as exc:
+        log.warning("could not reach Telegram to check the token (%s); going on", exc)
+        return
+    log.info("logged in to Telegram as @%s (id %d)", me.username, me.id)
 
 
 async def run_bot(settings: Settings) -> None:
@@ -59,12 +128,12 @@ async def run_bot(settings: Settings) -> None:
             stop.set()
 
     with unwrapping_single_errors(), trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
+        async with AsyncExitStack() as resources, trio.open_nursery() as nursery:
             supervisor = Supervisor(nursery, on_crash=on_crash)
             mailbox = await supervisor.start(
                 REPOSITORY, functools.partial(repository_actor, settings.db_path)
             )
-            await start_actors(supervisor, settings, Repository(mailbox))
+            await start_actors(supervisor, settings, Repository(mailbox), resources)
             nursery.start_soon(_watch_signals, signals, stop, nursery.cancel_scope)
             log.info("codexgram is running (stop with Ctrl-C or SIGTERM)")
 

@@ -31,7 +31,7 @@ async def test_a_repository_crash_shuts_the_bot_down(
         finally:
             cleaned_up.append("other")
 
-    async def start_other(supervisor: Any, settings: Any, repository: Any) -> None:
+    async def start_other(supervisor: Any, settings: Any, repository: Any, resources: Any) -> None:
         await supervisor.start("other", other_actor)
 
     monkeypatch.setattr(app, "repository_actor", crashing_repository)

@@ -71,7 +71,15 @@ def test_run_refuses_a_too_new_database_in_one_line(cli_env: Path, monkeypatch: 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_run_starts_and_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    env = isolated_env(tmp_path, CODEXGRAM_TELEGRAM_TOKEN=TOKEN, CODEXGRAM_LOG_LEVEL="DEBUG")
+    # Telegram unreachable on purpose (a closed local port: refused at once, never the real service): the bot
+    # still starts (the outbox retries later) and stops cleanly. tests/integration/test_run_bot.py runs it
+    # against the fake Bot API and the real codex app-server.
+    env = isolated_env(
+        tmp_path,
+        CODEXGRAM_TELEGRAM_TOKEN=TOKEN,
+        CODEXGRAM_LOG_LEVEL="DEBUG",
+        CODEXGRAM_TELEGRAM_API_URL="http://127.0.0.1:9",
+    )
     process = subprocess.Popen(
         [*console_script(), "run"],
         env=env,
@@ -96,6 +104,7 @@ def test_run_starts_and_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: s
             process.wait()
     assert process.returncode == 0, stderr
     assert "codexgram is running" in stderr
+    assert "could not reach Telegram to check the token" in stderr
     assert f"received {stop_signal.name}" in stderr
     assert "stopped" in stderr
     assert "Traceback" not in stderr
@@ -171,6 +180,12 @@ def test_the_admin_wrapper_scripts(tmp_path: Path) -> None:
     refused = script("remove-user", "42")
     assert refused.returncode == 1
     assert refused.stderr.strip() == "error: user 42 is not on the allowlist"
+    # A usage error through the real console script (a terminal-less run, as in CI): one line, no panel.
+    usage = script("allow-user")
+    assert usage.returncode == 2
+    assert usage.stderr.splitlines() == [
+        "error: Missing argument 'user_id'. (see 'codexgram admin allow-user --help')"
+    ]
 
 
 def test_doctor_warns_about_a_database_others_can_read(cli_env: Path) -> None:
