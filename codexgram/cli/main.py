@@ -15,7 +15,13 @@ import typer
 
 from codexgram import app as bot_app
 from codexgram.cli import admin
-from codexgram.cli.common import EXIT_CONFIG, CliContext, one_line_errors, settings_from
+from codexgram.cli.common import (
+    EXIT_CONFIG,
+    CliContext,
+    OneLineUsageGroup,
+    one_line_errors,
+    settings_from,
+)
 from codexgram.config import describe_settings
 from codexgram.logging_setup import configure_logging
 from codexgram.store.db import open_database, schema_version
@@ -25,6 +31,8 @@ app = typer.Typer(
     name="codexgram",
     help="Drive the Codex coding agent on your own machine from a one-to-one Telegram chat.",
     no_args_is_help=True,
+    cls=OneLineUsageGroup,  # usage errors (missing argument, unknown option...) print one line
+    rich_markup_mode=None,  # plain help and errors: a rich error panel is many lines
     pretty_exceptions_enable=False,  # a traceback, if one ever escapes, must not print local variables
     add_completion=False,
 )
