@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from codexgram.testing.logging_isolation import preserved_logging
-
-
-@pytest.fixture(autouse=True)
-def _isolated_logging() -> Iterator[None]:
-    """`codexgram run` configures process-wide logging when invoked in-process: undo it afterwards."""
-    with preserved_logging():
-        yield
 
 
 @pytest.fixture
