@@ -158,15 +158,10 @@ OutboxRequest = (
 
 # --- end Outbox mailbox ------------------------------------------------------------------------------------
 
-# --- CodexLink mailbox -------------------------------------------------------------------------------------
-# (section owned by the Codex link: actors/codex_link.py)
-# The link has no mailbox of its own: callers use the ``CodexLink`` handle (``call``, ``respond``,
-# ``subscribe``), whose methods are safe to call from any task. Its outgoing messages are below.
-
-# --- end CodexLink mailbox ---------------------------------------------------------------------------------
-
 # --- ThreadActor mailbox -----------------------------------------------------------------------------------
-# (events the CodexLink routes to the actor that owns a Codex thread)
+# (events the CodexLink routes to the actor that owns a Codex thread: actors/codex_link.py, codex_routing.py)
+# The CodexLink itself has no mailbox: callers use the ``CodexLink`` handle (``call``, ``respond``,
+# ``subscribe``), whose methods are safe to call from any task. These are the messages it sends.
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,66 @@
+"""The message spec's own rules (codexgram/messages.py), checked for every message class.
+
+Every message is a frozen, keyword-only attrs class whose docstring says who sends it to whom
+("Sender -> Receiver: ..."), and belongs to exactly one mailbox union.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+import typing
+from typing import Any
+
+import attrs
+import pytest
+
+from codexgram import messages
+
+UNIONS: dict[str, Any] = {
+    "RepositoryRequest": messages.RepositoryRequest,
+    "OutboxRequest": messages.OutboxRequest,
+    "ThreadEvent": messages.ThreadEvent,
+}
+MESSAGE_CLASSES = [
+    value
+    for value in vars(messages).values()
+    if inspect.isclass(value) and value.__module__ == messages.__name__
+]
+_SENDER_TO_RECEIVER = re.compile(r"^[A-Z][A-Za-z ]* -> [A-Z][A-Za-z]*: \S")
+
+
+def union_members(union: Any) -> set[type]:
+    if typing.get_origin(union) in (typing.Union, types.UnionType):
+        return {typing.get_origin(arg) or arg for arg in typing.get_args(union)}
+    return {typing.get_origin(union) or union}  # a union of one (a generic alias such as Transaction[Any])
+
+
+def test_every_union_of_the_module_is_listed_here() -> None:
+    found = {
+        name
+        for name, value in vars(messages).items()
+        if typing.get_origin(value) in (typing.Union, types.UnionType)
+        or (typing.get_origin(value) in MESSAGE_CLASSES)
+    }
+    assert found == set(UNIONS)
+
+
+@pytest.mark.parametrize("cls", MESSAGE_CLASSES, ids=lambda cls: cls.__name__)
+def test_each_message_is_frozen_keyword_only_and_names_sender_and_receiver(cls: type) -> None:
+    assert attrs.has(cls)
+    assert all(field.kw_only for field in attrs.fields(cls)), "keyword-only"
+    instance_fields = {field.name: None for field in attrs.fields(cls)}
+    message = cls(**instance_fields)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        setattr(message, next(iter(instance_fields)), 1)
+    assert cls.__doc__ is not None
+    assert _SENDER_TO_RECEIVER.match(cls.__doc__), (
+        f"docstring must start 'Sender -> Receiver: ': {cls.__doc__}"
+    )
+
+
+@pytest.mark.parametrize("cls", MESSAGE_CLASSES, ids=lambda cls: cls.__name__)
+def test_each_message_belongs_to_exactly_one_mailbox(cls: type) -> None:
+    owners = [name for name, union in UNIONS.items() if cls in union_members(union)]
+    assert len(owners) == 1, f"{cls.__name__} is in {owners}"
