@@ -12,6 +12,8 @@ is missing or is not a transcript.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from functools import partial
 from pathlib import Path
 from typing import Annotated
@@ -55,8 +57,10 @@ def replay_command(
         typer.echo(f"error: cannot read transcript {file}: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_FILE) from None
 
+    stdout = _Stdout()
+
     def on_event(at: float, event: ThreadEvent) -> None:
-        typer.echo(format_event_line(at, event))
+        stdout.echo(format_event_line(at, event))
 
     play = partial(replay_transcript, transcript, timeout=timeout, on_event=on_event)
     clock = None if real_time else trio.testing.MockClock(autojump_threshold=0)
@@ -76,9 +80,33 @@ def replay_command(
             typer.echo(f"problem: {problem}", err=True)
         typer.echo(f"replay of {transcript.name} FAILED", err=True)
         raise typer.Exit(EXIT_MISMATCH)
-    typer.echo(
+    stdout.echo(
         f"replay of {transcript.name} OK: {len(transcript.frames)} frames, {len(result.events)} thread events"
     )
+    stdout.finish()
+
+
+class _Stdout:
+    """Standard output that may go away: ``codexgram replay FILE | head`` closes the pipe early. Then the
+    replay still runs to its verdict (the exit code), silently, instead of dying with a traceback."""
+
+    def __init__(self) -> None:
+        self.gone = False
+
+    def echo(self, line: str) -> None:
+        if self.gone:
+            return
+        try:
+            typer.echo(line)
+        except BrokenPipeError:
+            self.gone = True
+
+    def finish(self) -> None:
+        if self.gone:
+            # Python flushes stdout again at exit, which would fail on the closed pipe once more.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -72,3 +74,18 @@ def test_real_time_replay_keeps_the_recorded_pacing() -> None:
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.output
     assert elapsed >= recorded.frames[-1].t - recorded.frames[1].t  # the gaps after the handshake, for real
+
+
+def test_a_reader_that_goes_away_early_is_no_crash() -> None:
+    """``codexgram replay FILE | head -1``: the closed pipe ends the printing, not the replay (exit 0)."""
+    command = [sys.executable, "-c", "from codexgram.cli.main import main; main()", "replay"]
+    process = subprocess.Popen(
+        [*command, str(TRANSCRIPT_DIR / "command-approved.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # before the child has imported anything: its first line hits a closed pipe
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr
