@@ -35,7 +35,6 @@ from codexgram.messages import (
     CodexEvent,
     CodexEventsLost,
     CodexReconnected,
-    CodexServerRequestEvent,
     ThreadEvent,
 )
 
@@ -261,12 +260,3 @@ def backoff_delay(attempt: int, *, initial: float, maximum: float, rng: random.R
     factor in [0.5, 1.0), so many clients restarted together do not reconnect in lockstep."""
     base = min(maximum, initial * 2.0 ** min(attempt, 64))
     return base * (0.5 + 0.5 * rng.random())
-
-
-def describe_thread_event(event: ThreadEvent) -> str:
-    """A short label for logs."""
-    if isinstance(event, CodexEvent):
-        return f"notification {getattr(event.notification, 'method', type(event.notification).__name__)}"
-    if isinstance(event, CodexServerRequestEvent):
-        return f"server request {event.request_id}"
-    return type(event).__name__

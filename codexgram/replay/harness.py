@@ -36,7 +36,7 @@ from codexgram.codex.transport import StreamConnector, unix_socket_connector
 from codexgram.errors import CodexError, CodexgramError, CodexRefused
 from codexgram.messages import CodexServerRequestEvent, ThreadEvent
 from codexgram.replay.fake_server import FakeAppServer, memory_connector, serve_unix
-from codexgram.replay.playback import ReplayMismatch
+from codexgram.replay.playback import ReplayMismatch, id_key
 from codexgram.replay.transcript import Frame, Transcript
 
 # Calls that hand back a thread the harness must subscribe to, to see its events.
@@ -169,7 +169,7 @@ class ReplaySession:
     async def _answer(self, event: CodexServerRequestEvent) -> None:
         # Server request ids are per server process; answers are looked up in the current connection.
         connection = max(self.server.connections - 1, 0)
-        frame = self._answer_frames.get((connection, _id_key(event.request_id)))
+        frame = self._answer_frames.get((connection, id_key(event.request_id)))
         result = self.answer(event, frame)
         if result is None:
             return  # recorded unanswered (e.g. interrupted while pending)
@@ -232,10 +232,6 @@ async def replay_transcript(
         return await session.play(timeout=timeout)
 
 
-def _id_key(value: Any) -> Any:
-    return (type(value).__name__, value)
-
-
 def _answers_to_server_requests(transcript: Transcript) -> dict[tuple[int, Any], Frame]:
     """The client's recorded answer to each (connection, server request id): the first after the request."""
     answers: dict[tuple[int, Any], Frame] = {}
@@ -243,7 +239,7 @@ def _answers_to_server_requests(transcript: Transcript) -> dict[tuple[int, Any],
         asked: set[Any] = set()
         for index in frames:
             frame = transcript.frames[index]
-            key = _id_key(frame.id)
+            key = id_key(frame.id)
             if frame.dir == "recv" and frame.kind == "request":
                 asked.add(key)
             elif frame.dir == "send" and frame.kind in ("response", "error") and key in asked:

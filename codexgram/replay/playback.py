@@ -83,13 +83,13 @@ class Playback:
                 self._unmatched.add(index)
                 if kind == "request":
                     self._requests.setdefault(frame.method or "", deque()).append(index)
-                    open_requests[_id_key(frame.id)] = index
+                    open_requests[id_key(frame.id)] = index
                 elif kind == "notification":
                     self._notifications.setdefault(frame.method or "", deque()).append(index)
                 else:
-                    self._answers.setdefault(_id_key(frame.id), deque()).append(index)
+                    self._answers.setdefault(id_key(frame.id), deque()).append(index)
             elif kind in ("response", "error"):
-                request = open_requests.pop(_id_key(frame.id), None)
+                request = open_requests.pop(id_key(frame.id), None)
                 if request is not None:
                     self._answers_request[index] = request
 
@@ -126,7 +126,7 @@ class Playback:
         return [{"id": msg["id"], "error": error}]
 
     def _client_answer(self, msg: Mapping[str, Any]) -> None:
-        queue = self._answers.get(_id_key(msg.get("id")))
+        queue = self._answers.get(id_key(msg.get("id")))
         if not queue:
             self._mismatch(f"unexpected answer to server request {msg.get('id')!r}", msg)
             return
@@ -194,8 +194,8 @@ class Playback:
         return [_describe(self.frames[i], i) for i in sorted(self._unmatched)]
 
 
-def _id_key(value: Any) -> Any:
-    # JSON-RPC ids are ints or strings; 1 and "1" are different ids.
+def id_key(value: Any) -> Any:
+    """A JSON-RPC id as a dict key: ids are ints or strings, and 1 and "1" are different ids."""
     return (type(value).__name__, value)
 
 
