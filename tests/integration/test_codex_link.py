@@ -6,6 +6,10 @@ reconnect scenarios (server killed, client cut off mid-turn) are in ``test_codex
 
 from __future__ import annotations
 
+import re
+import subprocess
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +21,20 @@ from codexgram.codex.notifications import (
     ServerRequestResolved,
     TurnDiffUpdated,
 )
-from codexgram.codex.requests import ApprovalPolicy, SandboxMode, ThreadSessionResult, ThreadStartParams
+from codexgram.codex.requests import (
+    ApprovalPolicy,
+    GitDiffToRemoteParams,
+    GitDiffToRemoteResult,
+    ModelListParams,
+    ModelListResult,
+    SandboxMode,
+    ThreadSessionResult,
+    ThreadStartParams,
+)
 from codexgram.codex.server_requests import CommandApprovalRequest, FileChangeApprovalRequest
 from codexgram.codex.transport import unix_socket_connector
 from codexgram.codex.version import TESTED_CODEX_VERSION
+from codexgram.errors import CodexRefused
 from codexgram.messages import CodexEvent, CodexServerRequestEvent
 from codexgram.testing.codex_link_probe import ThreadProbe, open_link
 from codexgram.testing.codex_server import AppServer
@@ -228,3 +242,44 @@ async def test_every_frame_is_recorded_in_both_directions(app_server: AppServer)
     assert any("userAgent" in (m.get("result") or {}) for m in received)
     # Completed items and the deltas all pass the recorder, including frames for no thread we watch.
     assert sum(1 for m in received if m.get("method") == "item/agentMessage/delta") > 3
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+
+
+async def test_git_diff_to_remote_and_model_list_decode_from_the_real_server(
+    app_server: AppServer, tmp_path: Path
+) -> None:
+    """The two typed calls no other test makes: the legacy gitDiffToRemote (not in the JSON schema, so only
+    the real server proves its shape) and model/list."""
+    remote = tmp_path / "remote.git"
+    workspace = app_server.workspace
+    await trio.to_thread.run_sync(partial(git, tmp_path, "init", "-q", "--bare", str(remote)))
+    for args in (
+        ("init", "-q", "-b", "main"),
+        ("remote", "add", "origin", str(remote)),
+    ):
+        await trio.to_thread.run_sync(partial(git, workspace, *args))
+    (workspace / "kept.txt").write_text("one\n")
+    await trio.to_thread.run_sync(partial(git, workspace, "add", "kept.txt"))
+    await trio.to_thread.run_sync(partial(git, workspace, "commit", "-q", "-m", "first"))
+    await trio.to_thread.run_sync(partial(git, workspace, "push", "-q", "origin", "main"))
+    (workspace / "kept.txt").write_text("one\ntwo, not pushed\n")
+
+    async with open_link(unix_socket_connector(app_server.socket_path)) as link:
+        diff = await link.call_typed(GitDiffToRemoteParams(cwd=str(workspace)), GitDiffToRemoteResult)
+        models = await link.call_typed(ModelListParams(), ModelListResult)
+        with pytest.raises(CodexRefused):  # no remote here: codex refuses, the link raises it
+            await link.call_typed(GitDiffToRemoteParams(cwd=str(tmp_path)), GitDiffToRemoteResult)
+    assert re.fullmatch(r"[0-9a-f]{40}", diff.sha)
+    assert "+two, not pushed" in diff.diff
+    assert "kept.txt" in diff.diff
+    assert models.data
+    assert all(model.id for model in models.data)
