@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trio
 
-from codexgram.codex.items import CommandExecutionItem, FileChangeItem
+from codexgram.codex.items import CommandExecutionItem, FileChangeItem, TextInput
 from codexgram.codex.notifications import (
     AgentMessageDelta,
     ServerRequestResolved,
@@ -23,13 +23,25 @@ from codexgram.codex.notifications import (
 )
 from codexgram.codex.requests import (
     ApprovalPolicy,
+    EmptyResult,
     GitDiffToRemoteParams,
     GitDiffToRemoteResult,
     ModelListParams,
     ModelListResult,
     SandboxMode,
+    ThreadArchiveParams,
+    ThreadForkParams,
+    ThreadListParams,
+    ThreadListResult,
+    ThreadReadParams,
+    ThreadReadResult,
+    ThreadResumeParams,
     ThreadSessionResult,
+    ThreadSetNameParams,
     ThreadStartParams,
+    ThreadUnarchiveParams,
+    TurnSteerParams,
+    TurnSteerResult,
 )
 from codexgram.codex.server_requests import CommandApprovalRequest, FileChangeApprovalRequest
 from codexgram.codex.transport import unix_socket_connector
@@ -283,3 +295,61 @@ async def test_git_diff_to_remote_and_model_list_decode_from_the_real_server(
     assert "kept.txt" in diff.diff
     assert models.data
     assert all(model.id for model in models.data)
+
+
+async def test_thread_management_calls_round_trip_typed(app_server: AppServer) -> None:
+    """name/set, read, list, fork, archive, unarchive and resume, each encoded and decoded by our classes."""
+    async with open_link(unix_socket_connector(app_server.socket_path)) as link:
+        thread = await ThreadProbe.start(link, cwd=str(app_server.workspace))
+        await thread.start_turn("a turn so the thread is listed")
+        await thread.until_turn_completed()
+        tid = thread.thread_id
+
+        await link.call_typed(ThreadSetNameParams(thread_id=tid, name="audit thread"), EmptyResult)
+        read = await link.call_typed(ThreadReadParams(thread_id=tid, include_turns=True), ThreadReadResult)
+        assert read.thread.id == tid
+        assert read.thread.name == "audit thread"
+        assert [turn.status for turn in read.thread.turns] == ["completed"]
+
+        listed = await link.call_typed(ThreadListParams(limit=10), ThreadListResult)
+        assert tid in [t.id for t in listed.data]
+
+        forked = await link.call_typed(ThreadForkParams(thread_id=tid), ThreadSessionResult)
+        assert forked.thread.id != tid
+        assert forked.thread.forked_from_id == tid
+
+        await link.call_typed(ThreadArchiveParams(thread_id=tid), EmptyResult)
+        archived = await link.call_typed(ThreadListParams(archived=True), ThreadListResult)
+        assert tid in [t.id for t in archived.data]
+        active = await link.call_typed(ThreadListParams(), ThreadListResult)
+        assert tid not in [t.id for t in active.data]
+        await link.call_typed(ThreadUnarchiveParams(thread_id=tid), EmptyResult)
+
+        resumed = await link.call_typed(ThreadResumeParams(thread_id=tid), ThreadSessionResult)
+        assert resumed.thread.id == tid
+        with pytest.raises(CodexRefused):
+            await link.call_typed(ThreadReadParams(thread_id="no-such-thread"), ThreadReadResult)
+
+
+async def test_steer_adds_input_to_the_running_turn(app_server: AppServer, mock_model: MockModel) -> None:
+    async with open_link(unix_socket_connector(app_server.socket_path)) as link:
+        thread = await ThreadProbe.start(link, cwd=str(app_server.workspace))
+        turn_id = await thread.start_turn("stream slowly [[slow:2]]")
+        await thread.until(
+            lambda e: isinstance(e, CodexEvent) and isinstance(e.notification, AgentMessageDelta)
+        )
+        steered = await link.call_typed(
+            TurnSteerParams(
+                thread_id=thread.thread_id,
+                input=(TextInput(text="and one more thing"),),
+                expected_turn_id=turn_id,
+            ),
+            TurnSteerResult,
+        )
+        assert steered.turn_id == turn_id
+        record = await thread.until_turn_completed()
+    completed = record.completed
+    assert completed is not None
+    assert completed.turn.id == turn_id
+    assert completed.turn.status == "completed"
+    assert any("and one more thing" in text for text in mock_model.user_texts())
