@@ -1,5 +1,10 @@
 """Acceptance: killing the poller between updates and restarting neither loses nor repeats an update.
 
+Four bot "processes" in turn: killed while an update is being handed over, right after one was handled,
+and idle in a long poll that Telegram goes on holding after the process is gone. Each kill point is
+reached by waiting for it (an event, or the fake holding the poll), never by sleeping, so no request of a
+dead process can reach the fake after the next process started.
+
 Real SQLite (the offset is persisted through the repository actor), the real client, the fake Bot API with
 real long polling. Real time: the repository's worker thread and a mock clock do not mix.
 """
@@ -25,6 +30,11 @@ async def wait_for(condition: Callable[[], bool]) -> None:
     with trio.fail_after(20):
         while not condition():
             await trio.sleep(0.01)
+
+
+def polling(fake: FakeTelegram) -> bool:
+    """Whether the fake holds a long poll open (a function: mypy would narrow the property for good)."""
+    return fake.poll_waiting
 
 
 async def run_poller(
@@ -96,24 +106,47 @@ async def test_killing_the_poller_between_updates_neither_loses_nor_repeats(
             await seven_handled.wait()
 
     await run_poller(fake_telegram, db, until_seven, second_until)
+    # killed while persisting the offset (shielded), so its next getUpdates was never sent
+    assert not polling(fake_telegram)
     polls_before_third = len(fake_telegram.calls("getUpdates"))
 
-    # process 3 resumes from the stored offset, which is what keeps "six" and "seven" from coming back
+    # process 3 resumes from the stored offset, which is what keeps "six" and "seven" from coming back; it
+    # is killed idle in a long poll, where a bot spends its time
     fake_telegram.user_sends_text(CHAT, "eight")
 
     async def third_until() -> None:
         await wait_for(lambda: len(received) >= 8)
-        await trio.sleep(0.3)
+        with trio.fail_after(20):
+            await fake_telegram.wait_until(lambda: polling(fake_telegram))
 
     await run_poller(fake_telegram, db, healthy, third_until)
+    third_polls = fake_telegram.calls("getUpdates")[polls_before_third:]
+    polls_before_fourth = len(fake_telegram.calls("getUpdates"))
+
+    # Telegram still holds process 3's poll (it has not noticed the closed connection) when the user writes
+    # again: "nine" goes out on that poll and is lost on the way, or the next process's poll ends the orphan
+    # with 409 first. Either way Telegram never heard "nine" confirmed, so process 4 gets it, once.
+    assert polling(fake_telegram)
+    fake_telegram.user_sends_text(CHAT, "nine")
+
+    async def fourth_until() -> None:
+        await wait_for(lambda: len(received) >= 9)
+        await trio.sleep(0.3)
+
+    await run_poller(fake_telegram, db, healthy, fourth_until)
 
     texts = [text for _, text in received]
-    assert texts == ["one", "two", "three", "four", "five", "six", "seven", "eight"]
+    assert texts == ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     ids = [update_id for update_id, _ in received]
     assert ids == sorted(set(ids))
-    # (process 2's own last poll, if it got out, ends with 409 when process 3 polls: skip it)
-    third_first_poll = next(c for c in fake_telegram.calls("getUpdates")[polls_before_third:] if c.ok)
-    assert third_first_poll.params["offset"] == ids[texts.index("seven")] + 1
+    # process 3 met no leftover poll of process 2: its first poll succeeded, from the stored offset
+    assert third_polls[0].ok
+    assert third_polls[0].params["offset"] == ids[texts.index("seven")] + 1
+    # the orphaned poll (answered with "nine", or ended with 409) and process 4's polls all asked from
+    # "nine": its offset was confirmed only by process 4, after handing it over
+    fourth_polls = fake_telegram.calls("getUpdates")[polls_before_fourth:]
+    assert fourth_polls
+    assert {call.params["offset"] for call in fourth_polls} == {ids[-1]}
     async with open_repository(db) as repo:
         assert await repo.get_update_offset() == ids[-1] + 1
     # every getUpdates named the update kinds explicitly

@@ -68,6 +68,7 @@ class RecordedCall:
 @attrs.define
 class _Poll:
     terminated: bool = False
+    waiting: bool = False  # held open: nothing to return yet
 
 
 class FakeTelegram(UserSide):
@@ -120,13 +121,23 @@ class FakeTelegram(UserSide):
         """Every request the bot made (of ``method``, case-insensitive, when given), in order."""
         return [c for c in self._calls if method is None or c.method.lower() == method.lower()]
 
+    @property
+    def poll_waiting(self) -> bool:
+        """A getUpdates long poll is held open with nothing to return yet (the bot is idle).
+
+        The fake does not notice a client that went away meanwhile: like Telegram, it answers that poll
+        when an update comes, or ends it with 409 when a newer poll arrives. ``wait_until`` re-checks this
+        when a poll starts waiting."""
+        return self._active_poll is not None and self._active_poll.waiting
+
     def callback_answer(self, query_id: str) -> Mapping[str, Any] | None:
         record = self.state.callback_queries.get(query_id)
         return record.answer if record else None
 
     async def wait_until(self, condition: Callable[[], bool]) -> None:
-        """Return once ``condition()`` holds, checking after every request the bot makes. No deadline of
-        its own: wrap it in ``trio.fail_after`` (``with trio.fail_after(5): await fake.wait_until(...)``)."""
+        """Return once ``condition()`` holds, checking after every request the bot makes and when a long
+        poll starts waiting. No deadline of its own: wrap it in ``trio.fail_after``
+        (``with trio.fail_after(5): await fake.wait_until(...)``)."""
         while not condition():
             await self._activity.wait()
 
@@ -174,7 +185,10 @@ class FakeTelegram(UserSide):
         self._calls.append(
             RecordedCall(method=method, params=shown, at=trio.current_time(), status=status, **extra)
         )
-        self._activity.set()  # after the record, so a waiter sees it
+        self._signal_activity()  # after the record, so a waiter sees it
+
+    def _signal_activity(self) -> None:
+        self._activity.set()
         self._activity = trio.Event()
 
     def _refuse(
@@ -275,12 +289,16 @@ class FakeTelegram(UserSide):
             limit = int(params.get("limit", 100))
             with trio.move_on_after(max(0, int(params.get("timeout", 0)))):
                 while not updates:
+                    if not poll.waiting:
+                        poll.waiting = True
+                        self._signal_activity()
                     await self._changed.wait()
                     if poll.terminated:
                         raise ApiError(409, CONFLICT)
                     updates = [dict(u) for u in self.state.updates[:limit]]
             return updates
         finally:
+            poll.waiting = False
             if self._active_poll is poll:
                 self._active_poll = None
 
