@@ -29,6 +29,7 @@ from wsproto.events import TextMessage
 
 from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_actor
 from codexgram.codex.transport import unix_socket_connector
+from codexgram.codex.version import TESTED_CODEX_VERSION
 from codexgram.messages import CodexEvent, ThreadEvent
 
 
@@ -71,7 +72,9 @@ async def handle_connection(stream: trio.SocketStream) -> None:
                     continue  # initialized
                 if message["method"] == "initialize":
                     await ws.send_message(
-                        json.dumps({"id": message["id"], "result": {"userAgent": "bench/0.169.0"}})
+                        json.dumps(
+                            {"id": message["id"], "result": {"userAgent": f"bench/{TESTED_CODEX_VERSION}"}}
+                        )
                     )
                 elif message["method"] == "bench/storm":
                     frames, threads = message["params"]["frames"], message["params"]["threads"]
