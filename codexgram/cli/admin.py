@@ -8,12 +8,14 @@ is opened, so bad input exits non-zero with one line and leaves the database unc
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import re
 import time
 import unicodedata
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import apsw
 import attrs
@@ -70,8 +72,32 @@ def parse_user_name(raw: str | None) -> str | None:
     return name
 
 
-def _connect(ctx: typer.Context) -> apsw.Connection:
-    return open_database(settings_from(ctx).db_path)
+T = TypeVar("T")
+
+
+def _read(ctx: typer.Context, query: Callable[[apsw.Connection], T]) -> T:
+    """Run ``query`` in one read transaction (deferred: it does not block the bot's writes)."""
+    conn = open_database(settings_from(ctx).db_path)
+    try:
+        with conn:
+            result = query(conn)
+    finally:
+        conn.close()
+    return result
+
+
+def _change(
+    ctx: typer.Context, *, action: str, detail: dict[str, Any], change: Callable[..., object]
+) -> None:
+    """Run ``change(conn, at=now)`` and write its audit row in ONE transaction: both land or neither."""
+    conn = open_database(settings_from(ctx).db_path)
+    try:
+        with immediate_transaction(conn):
+            now = time.time()
+            change(conn, at=now)
+            queries.write_audit(conn, actor=_who(), action=action, detail=detail, at=now)
+    finally:
+        conn.close()
 
 
 def _print_json(rows: list[Any]) -> None:
@@ -88,16 +114,12 @@ def allow_user(
     with one_line_errors():
         uid = parse_user_id(user_id)
         note = parse_user_name(name)
-        conn = _connect(ctx)
-        try:
-            with immediate_transaction(conn):
-                now = time.time()
-                queries.allow_user(conn, user_id=uid, name=note, at=now)
-                queries.write_audit(
-                    conn, actor=_who(), action="allow-user", detail={"user_id": uid, "name": note}, at=now
-                )
-        finally:
-            conn.close()
+        _change(
+            ctx,
+            action="allow-user",
+            detail={"user_id": uid, "name": note},
+            change=functools.partial(queries.allow_user, user_id=uid, name=note),
+        )
     typer.echo(f"allowed user {uid}" + (f" ({note})" if note else ""))
 
 
@@ -108,14 +130,12 @@ def remove_user(
     """Take a user off the allowlist (their chats are ignored from the next message on)."""
     with one_line_errors():
         uid = parse_user_id(user_id)
-        conn = _connect(ctx)
-        try:
-            with immediate_transaction(conn):
-                now = time.time()
-                queries.remove_user(conn, uid)
-                queries.write_audit(conn, actor=_who(), action="remove-user", detail={"user_id": uid}, at=now)
-        finally:
-            conn.close()
+        _change(
+            ctx,
+            action="remove-user",
+            detail={"user_id": uid},
+            change=lambda conn, at: queries.remove_user(conn, uid),
+        )
     typer.echo(f"removed user {uid}")
 
 
@@ -123,12 +143,7 @@ def remove_user(
 def list_users(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the allowed users."""
     with one_line_errors():
-        conn = _connect(ctx)
-        try:
-            with conn:  # a read: a deferred transaction does not block the bot's writes
-                users = queries.list_users(conn)
-        finally:
-            conn.close()
+        users = _read(ctx, queries.list_users)
     if as_json:
         _print_json(users)
     elif not users:
@@ -149,15 +164,12 @@ def add_workspace(
         valid_name = validate_workspace_name(name)
         valid = validate_workspace_path(path)
         warning = check_workspace_on_disk(valid.path)
-        conn = _connect(ctx)
-        try:
-            with immediate_transaction(conn):
-                now = time.time()
-                queries.add_workspace(conn, name=valid_name, path=valid.path, at=now)
-                detail = {"name": valid_name, "path": valid.path}
-                queries.write_audit(conn, actor=_who(), action="add-workspace", detail=detail, at=now)
-        finally:
-            conn.close()
+        _change(
+            ctx,
+            action="add-workspace",
+            detail={"name": valid_name, "path": valid.path},
+            change=functools.partial(queries.add_workspace, name=valid_name, path=valid.path),
+        )
     if valid.normalised:
         typer.echo(f"note: the path was normalised to {valid.path}", err=True)
     if warning:
@@ -172,15 +184,12 @@ def remove_workspace(
     """Remove a workspace (threads started in it keep their directory)."""
     with one_line_errors():
         valid_name = validate_workspace_name(name)
-        conn = _connect(ctx)
-        try:
-            with immediate_transaction(conn):
-                now = time.time()
-                queries.remove_workspace(conn, valid_name)
-                detail = {"name": valid_name}
-                queries.write_audit(conn, actor=_who(), action="remove-workspace", detail=detail, at=now)
-        finally:
-            conn.close()
+        _change(
+            ctx,
+            action="remove-workspace",
+            detail={"name": valid_name},
+            change=lambda conn, at: queries.remove_workspace(conn, valid_name),
+        )
     typer.echo(f"removed workspace {valid_name}")
 
 
@@ -188,12 +197,7 @@ def remove_workspace(
 def list_workspaces(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the workspaces."""
     with one_line_errors():
-        conn = _connect(ctx)
-        try:
-            with conn:  # a read: a deferred transaction does not block the bot's writes
-                workspaces = queries.list_workspaces(conn)
-        finally:
-            conn.close()
+        workspaces = _read(ctx, queries.list_workspaces)
     if as_json:
         _print_json(workspaces)
     elif not workspaces:
@@ -211,12 +215,7 @@ def audit(
 ) -> None:
     """Show the newest administrative actions."""
     with one_line_errors():
-        conn = _connect(ctx)
-        try:
-            with conn:  # a read: a deferred transaction does not block the bot's writes
-                rows = queries.list_audit(conn, limit=limit)
-        finally:
-            conn.close()
+        rows = _read(ctx, functools.partial(queries.list_audit, limit=limit))
     if as_json:
         typer.echo(
             json.dumps(
