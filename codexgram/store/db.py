@@ -70,7 +70,10 @@ def immediate_transaction(conn: apsw.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite rolls back by itself after some errors (e.g. disk full, I/O error); a second ROLLBACK would
+        # fail and hide the error that matters.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 

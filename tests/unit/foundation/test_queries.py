@@ -12,7 +12,7 @@ import pytest
 
 from codexgram.errors import AlreadyExists, NotFound
 from codexgram.store import queries
-from codexgram.store.db import open_database
+from codexgram.store.db import immediate_transaction, open_database
 from codexgram.store.rows import ApprovalRow, SessionRow, ThreadRow
 
 
@@ -184,3 +184,17 @@ def test_an_approval_is_taken_exactly_once(conn: apsw.Connection) -> None:
     with pytest.raises(NotFound):
         queries.set_approval_message(conn, "tok", 1)
     assert queries.list_approvals(conn) == []
+
+
+def test_a_transaction_sqlite_already_rolled_back_still_raises_the_real_error(conn: apsw.Connection) -> None:
+    # After e.g. SQLITE_FULL, SQLite ends the transaction itself; our rollback must not replace the error.
+    def work() -> None:
+        with immediate_transaction(conn):
+            queries.set_update_offset(conn, 7)
+            conn.execute("ROLLBACK")  # what SQLite's automatic rollback leaves behind
+            raise ValueError("the real error")
+
+    with pytest.raises(ValueError, match="the real error"):
+        work()
+    assert not conn.in_transaction
+    assert queries.get_update_offset(conn) is None
