@@ -1,7 +1,9 @@
-"""run_bot: an essential actor's crash shuts the bot down (instead of leaving it half alive)."""
+"""run_bot: an essential actor's crash shuts the bot down; SIGTERM flushes pending writes, closes the file."""
 
 from __future__ import annotations
 
+import functools
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +11,12 @@ import pytest
 import trio
 
 from codexgram import app
+from codexgram.actors.runtime import Reply, tell_nowait
 from codexgram.config import load_settings
 from codexgram.errors import ActorError
+from codexgram.messages import Transaction
+from codexgram.store import queries
+from codexgram.store.db import open_database
 
 
 async def test_a_repository_crash_shuts_the_bot_down(
@@ -41,3 +47,32 @@ async def test_a_repository_crash_shuts_the_bot_down(
         await app.run_bot(settings)
     assert cleaned_up == ["other"]  # the rest was stopped in order, not abandoned
     assert (tmp_path / "data" / "uploads").is_dir()
+
+
+async def test_sigterm_flushes_queued_writes_and_closes_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's "clean shutdown on SIGTERM (pending writes flushed, connections closed)", in-process."""
+    writes = 100
+
+    async def queue_writes_then_sigterm(
+        supervisor: Any, settings: Any, repository: Any, resources: Any
+    ) -> None:
+        mailbox = supervisor.mailbox(app.REPOSITORY)
+        for n in range(writes):  # queued, none awaited: they are still pending when the signal arrives
+            work = functools.partial(queries.set_state, key=f"k{n}", value=str(n))
+            tell_nowait(mailbox, Transaction(work=work, reply=Reply()))
+        signal.raise_signal(signal.SIGTERM)  # run_bot's signal receiver is already open
+
+    monkeypatch.setattr(app, "start_actors", queue_writes_then_sigterm)
+    settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
+    with trio.fail_after(30):
+        await app.run_bot(settings)  # returns normally after a signal
+
+    # Closed by the time run_bot returned: the last connection to a WAL file checkpoints it and removes -wal.
+    assert not await trio.Path(f"{settings.db_path}-wal").exists()
+    conn = open_database(settings.db_path)
+    try:
+        assert [queries.get_state(conn, f"k{n}") for n in range(writes)] == [str(n) for n in range(writes)]
+    finally:
+        conn.close()
