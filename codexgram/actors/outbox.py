@@ -155,13 +155,25 @@ class _Outbox:
     async def receive(self, mailbox: trio.MemoryReceiveChannel[OutboxRequest], nursery: trio.Nursery) -> None:
         async with mailbox:
             async for request in mailbox:
-                while self._queue.pending_count >= self._settings.max_pending:
-                    # Back pressure: leave the bounded mailbox to fill up, so senders wait or get MailboxFull.
-                    self._room = trio.Event()
-                    await self._room.wait()
+                await self._wait_for_room()
                 self.accept(request, nursery)
+                # Then everything else already waiting, without a checkpoint each: ``receive`` takes one
+                # message per scheduler pass, which many streaming chats outpace; the mailbox then stays full
+                # and a callback answer waits behind hundreds of progress edits (bench/telegram_outbox.py).
+                while self._queue.pending_count < self._settings.max_pending:
+                    try:
+                        request = mailbox.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break  # (a closed mailbox ends the ``async for`` on its next round)
+                    self.accept(request, nursery)
         self._mailbox_open = False
         self._changed.set()
+
+    async def _wait_for_room(self) -> None:
+        while self._queue.pending_count >= self._settings.max_pending:
+            # Back pressure: leave the bounded mailbox to fill up, so senders wait or get MailboxFull.
+            self._room = trio.Event()
+            await self._room.wait()
 
     # --- dispatch ------------------------------------------------------------------------------------------
 

@@ -197,6 +197,19 @@ async def test_callback_answers_jump_the_queue_and_too_old_is_done(autojump_cloc
         assert trio.current_time() - started < 0.01
 
 
+async def test_a_backlog_in_the_mailbox_is_taken_in_one_pass() -> None:
+    """Many streaming chats fill the mailbox faster than one message per scheduler pass: the actor takes all
+    that waits at once, so a button's answer does not queue behind hundreds of progress edits."""
+    api = RecordingBotApi()
+    async with running_outbox(api) as mailbox:
+        for chat_id in range(1, 201):
+            mailbox.send_nowait(EditMessageText(chat_id=chat_id, message_id=1, text="progress"))
+        mailbox.send_nowait(AnswerCallback(callback_query_id="q1"))
+        for _ in range(10):  # a few scheduler passes; one message a pass would take over 200
+            await trio.lowlevel.checkpoint()
+        assert [call.params["callback_query_id"] for call in api.calls_of("answerCallbackQuery")] == ["q1"]
+
+
 async def test_delete_drops_pending_edits_of_that_message(autojump_clock: object) -> None:
     api = RecordingBotApi()
     async with running_outbox(api) as mailbox:
