@@ -8,18 +8,26 @@ count is exactly what the pacing allows. A turn = one progress message, ``rate``
 
 Part 2, latency: the real outbox actor with an in-process client stub (``RecordingBotApi``) in real time, so
 the figure is the outbox's own cost (mailbox hop, scheduling, starting the call task), not loopback HTTP.
-100 chats each send a message every ``--interval`` (10) seconds at a random phase: 10 messages/s overall, so
-no message waits for the per-chat pace or, in practice, for the global ceiling of 25 starts in any second
-(at 20/s, random phases overflow that window about one second in ten, and the held messages then measure the
-ceiling, not the outbox); latency = the stub's call start minus the
-moment the message was put in the mailbox. Part 3 repeats part 2 against the fake server on loopback (the
-figure then includes the HTTP request up to the fake's answer) for context.
+100 chats each send a message and answer a button press every ``--interval`` (10) seconds at a random phase
+(latency = the stub's call start minus the moment the request was put in the mailbox), twice:
+
+- idle otherwise: 10 sends/s overall, so no send waits for the per-chat pace or, in practice, for the global
+  ceiling of 25 starts in any second (at 20/s random phases overflow that window about one second in ten,
+  and the held messages then measure the ceiling, not the outbox);
+- busy: every chat also streams ``--stream-rate`` (20) progress edits a second to its own message, as during
+  a turn. The queue then always holds a coalesced edit per chat and the global ceiling is taken: callback
+  answers (never paced) measure the outbox's own cost under load; sends are rate limited by the ceiling
+  (they go first, but wait for the next free start) and are printed to show that.
+
+Part 3 repeats the idle run's sends against the fake server on loopback (the figure then includes the HTTP
+request up to the fake's answer) for context.
 
 Part 4, the scheduler alone (pure, no trio): the cost of one ``next_ready`` + ``done`` with 100 and 1,000
 chats holding queued sends, since ``next_ready`` scans the chats (fine for a personal bot; the figure says
 where that stops being true).
 
-Run: ``uv run python bench/telegram_outbox.py [--seconds 30] [--interval 10] [--chats 100]``
+Run: ``uv run python bench/telegram_outbox.py [--seconds 30] [--interval 10] [--chats 100]
+[--stream-rate 20]``
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ import trio.testing
 
 from codexgram.actors.outbox import OutboxSettings, outbox_actor
 from codexgram.actors.runtime import Reply
-from codexgram.messages import EditMessageText, OutboxRequest, SendMessage
+from codexgram.messages import AnswerCallback, EditMessageText, OutboxRequest, SendMessage
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.outbox_ports import OutboxBotApi
 from codexgram.telegram.outbox_queue import Lane, OutboxQueue, Pacing
@@ -97,25 +105,66 @@ async def calls_per_turn(seconds: float, rate: float) -> tuple[Counter[str], int
     return counts, refused, elapsed
 
 
+Measured = dict[str, list[float]]  # kind of request -> enqueue-to-call latencies (seconds)
+
+
 async def latency_run(
     client_factory: Callable[[], Awaitable[tuple[OutboxBotApi, Callable[[], dict[str, float]]]]],
     *,
     chats: int,
     seconds: float,
     interval: float,
-) -> list[float]:
-    """Enqueue-to-call latencies (seconds) for ``chats`` chats each sending every ``interval`` seconds."""
+    stream_rate: float = 0.0,
+    press_buttons: bool = True,
+) -> Measured:
+    """Enqueue-to-call latencies for ``chats`` chats each sending a message, and answering a button press,
+    every ``interval`` seconds (random phase).
+
+    With ``stream_rate`` > 0 every chat is busy as during a turn: it streams progress edits of its own
+    message at that rate for the whole run, so the queue always holds a coalesced edit per chat and the
+    global ceiling is taken by edits. Callback answers are never paced, so their latency is the outbox's own
+    cost under that load; sends then also wait for a free slot under the global ceiling.
+    """
     client, call_starts = await client_factory()
-    enqueued: dict[str, float] = {}
+    enqueued: dict[str, tuple[str, float]] = {}
     async with running_outbox(client) as mailbox:
+        progress_ids: dict[int, int] = {}
+        if stream_rate:
+
+            async def open_progress(chat_id: int) -> None:
+                reply: Reply[int] = Reply()
+                await mailbox.send(
+                    SendMessage(chat_id=chat_id, text="working…", parse_mode=None, reply=reply)
+                )
+                progress_ids[chat_id] = await reply.wait()
+
+            async with trio.open_nursery() as nursery:  # 100 sends at 25/s: a few seconds
+                for chat_id in range(1, chats + 1):
+                    nursery.start_soon(open_progress, chat_id)
+
+        async def stream(chat_id: int) -> None:
+            step = 0
+            while trio.current_time() < end:
+                step += 1
+                text = f"progress {step}"
+                await mailbox.send(
+                    EditMessageText(
+                        chat_id=chat_id, message_id=progress_ids[chat_id], text=text, parse_mode=None
+                    )
+                )
+                await trio.sleep(1 / stream_rate)
 
         async def chat(chat_id: int) -> None:
             await trio.sleep(random.uniform(0, interval))
             count = 0
             while trio.current_time() < end:
                 text = f"chat {chat_id} message {count}"
-                enqueued[text] = trio.current_time()
+                enqueued[text] = ("send", trio.current_time())
                 await mailbox.send(SendMessage(chat_id=chat_id, text=text, parse_mode=None))
+                if press_buttons:
+                    query = f"chat {chat_id} press {count}"
+                    enqueued[query] = ("callback answer", trio.current_time())
+                    await mailbox.send(AnswerCallback(callback_query_id=query))
                 count += 1
                 await trio.sleep(interval)
 
@@ -123,14 +172,25 @@ async def latency_run(
         async with trio.open_nursery() as nursery:
             for chat_id in range(1, chats + 1):
                 nursery.start_soon(chat, chat_id)
+                if stream_rate:
+                    nursery.start_soon(stream, chat_id)
         await trio.sleep(1.0)  # let the last calls start
     starts = call_starts()
-    return [starts[text] - at for text, at in enqueued.items() if text in starts]
+    measured: Measured = {}
+    for key, (kind, at) in enqueued.items():
+        if key in starts:
+            measured.setdefault(kind, []).append(starts[key] - at)
+    return measured
 
 
 async def stub_factory() -> tuple[OutboxBotApi, Callable[[], dict[str, float]]]:
     stub = RecordingBotApi()
-    return stub, lambda: {str(call.params["text"]): call.at for call in stub.calls}
+
+    def call_starts() -> dict[str, float]:
+        keys = ("text", "callback_query_id")
+        return {str(call.params[key]): call.at for call in stub.calls for key in keys if key in call.params}
+
+    return stub, call_starts
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -146,7 +206,7 @@ def report(name: str, latencies: list[float]) -> None:
     )
 
 
-async def loopback_latency(chats: int, seconds: float, interval: float) -> list[float]:
+async def loopback_latency(chats: int, seconds: float, interval: float) -> Measured:
     async with trio.open_nursery() as nursery:
         fake: FakeTelegram = await nursery.start(run_fake_telegram)
         for chat_id in range(1, chats + 1):
@@ -161,7 +221,10 @@ async def loopback_latency(chats: int, seconds: float, interval: float) -> list[
                     if call.status == 200
                 }
 
-            latencies = await latency_run(factory, chats=chats, seconds=seconds, interval=interval)
+            # sends only: the fake answers callback queries it did not create with "query is too old"
+            latencies = await latency_run(
+                factory, chats=chats, seconds=seconds, interval=interval, press_buttons=False
+            )
         nursery.cancel_scope.cancel()
     return latencies
 
@@ -191,6 +254,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of each latency run")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between sends of one chat")
     parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument(
+        "--stream-rate", type=float, default=20.0, help="progress edits a second per chat in the busy run"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()} {os.cpu_count()} cpu, "
@@ -209,17 +275,26 @@ def main() -> None:
         )
 
     print(
-        f"\n-- enqueue -> call start, {args.chats} chats, "
-        f"one send each per {args.interval:g} s (real time) --"
+        f"\n-- enqueue -> call start, {args.chats} chats, one send and one button answer each "
+        f"per {args.interval:g} s (real time) --"
     )
-    stub = trio.run(
-        functools.partial(
-            latency_run, stub_factory, chats=args.chats, seconds=args.seconds, interval=args.interval
+    for stream_rate, setting in ((0.0, "idle otherwise"), (args.stream_rate, "busy")):
+        if stream_rate:
+            setting = f"busy: each also streams {stream_rate:g} progress edits/s"
+        measured = trio.run(
+            functools.partial(
+                latency_run,
+                stub_factory,
+                chats=args.chats,
+                seconds=args.seconds,
+                interval=args.interval,
+                stream_rate=stream_rate,
+            )
         )
-    )
-    report("in-process client stub", stub)
+        for kind, latencies in sorted(measured.items()):
+            report(f"in-process client stub, {setting}, {kind}", latencies)
     loopback = trio.run(loopback_latency, args.chats, args.seconds, args.interval)
-    report("fake Bot API on loopback (to the fake's answer)", loopback)
+    report("fake Bot API on loopback, idle otherwise, send (to the fake's answer)", loopback["send"])
 
     print("\n-- the scheduler alone: next_ready + done --")
     for chats in (100, 1000):
