@@ -17,11 +17,6 @@ import pytest
 
 from codexgram import messages
 
-UNIONS: dict[str, Any] = {
-    "RepositoryRequest": messages.RepositoryRequest,
-    "OutboxRequest": messages.OutboxRequest,
-    "ThreadEvent": messages.ThreadEvent,
-}
 MESSAGE_CLASSES = [
     value
     for value in vars(messages).values()
@@ -36,24 +31,28 @@ def union_members(union: Any) -> set[type]:
     return {typing.get_origin(union) or union}  # a union of one (a generic alias such as Transaction[Any])
 
 
-def test_every_union_of_the_module_is_listed_here() -> None:
-    found = {
-        name
-        for name, value in vars(messages).items()
-        if typing.get_origin(value) in (typing.Union, types.UnionType)
-        or (typing.get_origin(value) in MESSAGE_CLASSES)
-    }
-    assert found == set(UNIONS)
+def is_mailbox_union(value: Any) -> bool:
+    """A module-level union of message classes, or a one-class "union" (a generic alias of one)."""
+    if typing.get_origin(value) in (typing.Union, types.UnionType):
+        return True
+    return typing.get_origin(value) in MESSAGE_CLASSES
+
+
+# Every mailbox's union, found in the module (a section added later is checked without editing this test).
+UNIONS: dict[str, Any] = {name: value for name, value in vars(messages).items() if is_mailbox_union(value)}
+
+
+def test_the_known_mailboxes_have_their_unions() -> None:
+    assert {"RepositoryRequest", "OutboxRequest", "ThreadEvent"} <= set(UNIONS)
 
 
 @pytest.mark.parametrize("cls", MESSAGE_CLASSES, ids=lambda cls: cls.__name__)
 def test_each_message_is_frozen_keyword_only_and_names_sender_and_receiver(cls: type) -> None:
     assert attrs.has(cls)
     assert all(field.kw_only for field in attrs.fields(cls)), "keyword-only"
-    instance_fields = {field.name: None for field in attrs.fields(cls)}
-    message = cls(**instance_fields)
+    message = cls(**{field.name: None for field in attrs.fields(cls)})
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        setattr(message, next(iter(instance_fields)), 1)
+        message.any_attribute = 1  # type: ignore[attr-defined]  # frozen: no attribute may be set
     assert cls.__doc__ is not None
     assert _SENDER_TO_RECEIVER.match(cls.__doc__), (
         f"docstring must start 'Sender -> Receiver: ': {cls.__doc__}"
