@@ -96,7 +96,8 @@ def _usage_errors_on_one_line(fallback_path: str) -> Iterator[None]:
         # A few parser errors (e.g. an option missing its value) carry no context: point at the root's help.
         ctx = getattr(exc, "ctx", None)
         command_path = ctx.command_path if ctx is not None else fallback_path
-        raise OneLineUsageError(exc.format_message(), command_path=command_path) from None
+        one_line = " ".join(exc.format_message().split())  # one line even if the parser's message wraps
+        raise OneLineUsageError(one_line, command_path=command_path) from None
 
 
 class OneLineUsageGroup(TyperGroup):
