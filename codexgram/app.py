@@ -133,9 +133,14 @@ async def run_bot(settings: Settings) -> None:
             mailbox = await supervisor.start(
                 REPOSITORY, functools.partial(repository_actor, settings.db_path)
             )
-            await start_actors(supervisor, settings, Repository(mailbox), resources)
-            nursery.start_soon(_watch_signals, signals, stop, nursery.cancel_scope)
-            log.info("codexgram is running (stop with Ctrl-C or SIGTERM)")
+            # Signals are watched from here on, also while the actors start: a Ctrl-C during a slow start
+            # (Telegram or Codex not answering) cancels the start and goes straight to the orderly shutdown.
+            starting = trio.CancelScope()
+            nursery.start_soon(_watch_signals, signals, stop, starting, nursery.cancel_scope)
+            with starting:
+                await start_actors(supervisor, settings, Repository(mailbox), resources)
+            if not starting.cancelled_caught:
+                log.info("codexgram is running (stop with Ctrl-C or SIGTERM)")
 
             await stop.wait()
             log.info("shutting down")
@@ -146,11 +151,15 @@ async def run_bot(settings: Settings) -> None:
         raise ActorError(f"the {essential_crash[0]} actor crashed; see the log above")
 
 
-async def _watch_signals(signals: AsyncIterator[int], stop: trio.Event, everything: trio.CancelScope) -> None:
-    """First signal: ask for an orderly shutdown. Second: cancel everything now."""
+async def _watch_signals(
+    signals: AsyncIterator[int], stop: trio.Event, starting: trio.CancelScope, everything: trio.CancelScope
+) -> None:
+    """First signal: cancel a start still in progress and ask for an orderly shutdown. Second: cancel
+    everything now."""
     async for signum in signals:
         if not stop.is_set():
             log.info("received %s", signal.Signals(signum).name)
+            starting.cancel()
             stop.set()
         else:
             log.warning("received %s again: stopping now", signal.Signals(signum).name)

@@ -80,6 +80,9 @@ def check_workspace_on_disk(path: str) -> str | None:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return f"warning: {path} does not exist here (fine if the bot or Codex runs where it does)"
+    except NotADirectoryError:
+        # A part of the path is an existing file (``/etc/passwd/x``): no host could have a directory there.
+        raise WorkspacePathError(f"{path} lies under an existing file, not a directory") from None
     except OSError as exc:
         return f"warning: cannot look at {path} here ({exc.strerror}); adding it anyway"
     if not stat.S_ISDIR(mode):

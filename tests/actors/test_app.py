@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -76,3 +78,35 @@ async def test_sigterm_flushes_queued_writes_and_closes_the_database(
         assert [queries.get_state(conn, f"k{n}") for n in range(writes)] == [str(n) for n in range(writes)]
     finally:
         conn.close()
+
+
+async def test_a_signal_during_a_slow_start_stops_the_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram or Codex not answering must not make Ctrl-C wait for the start to give up."""
+    caplog.set_level(logging.INFO)
+    start_cancelled: list[bool] = []
+
+    async def hanging_start(supervisor: Any, settings: Any, repository: Any, resources: Any) -> None:
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            start_cancelled.append(True)
+            raise
+
+    async def send_sigterm_once_starting() -> None:
+        while "starting codexgram" not in caplog.text:
+            await trio.sleep(0.01)
+        await trio.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(app, "start_actors", hanging_start)
+    settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_sigterm_once_starting)
+            await app.run_bot(settings)
+    assert start_cancelled == [True]
+    assert "received SIGTERM" in caplog.text
+    assert "codexgram is running" not in caplog.text
+    assert "stopped" in caplog.text

@@ -133,6 +133,7 @@ BAD_INPUTS = [
     (["add-workspace", "ctl", "/srv/a\x1bb"], "control character"),
     (["add-workspace", "empty", ""], "empty"),
     (["add-workspace", "file", "{tmp}/a-file"], "not a directory"),
+    (["add-workspace", "under-file", "{tmp}/a-file/inside"], "under an existing file"),
     (["remove-workspace", "nope"], "no workspace named"),
     (["remove-workspace", "bad/name"], "invalid workspace name"),
 ]

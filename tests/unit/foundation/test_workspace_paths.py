@@ -94,6 +94,8 @@ def test_on_disk_directory_missing_and_file(tmp_path: Path) -> None:
     file.write_text("x")
     with pytest.raises(WorkspacePathError, match="not a directory"):
         check_workspace_on_disk(str(file))
+    with pytest.raises(WorkspacePathError, match="under an existing file"):
+        check_workspace_on_disk(str(file / "inside"))
     link = tmp_path / "link"
     link.symlink_to(tmp_path)
     assert check_workspace_on_disk(str(link)) is None  # a symlink to a directory is a directory
