@@ -10,7 +10,9 @@ Rules it enforces (see docs/outbox-and-polling.md):
 - **Per-chat pacing**: sends, deletes and edits of one chat start at least ``private_interval`` seconds apart
   (``group_interval`` for groups and channels, whose chat ids are negative), and at most one of them is in
   flight per chat at a time, so several sends to one chat keep their order.
-- **Global ceiling**: at most ``global_limit`` paced calls start in any ``global_window`` seconds.
+- **Global ceiling**: at most ``global_limit`` paced calls start in any ``global_window`` seconds. Edits get
+  ``edit_limit`` of them, one per ``global_window / global_limit`` at most: else many streaming chats take
+  every start the moment the window frees and a send waits up to a window (bench/telegram_outbox.py).
 - **Unpaced lanes**: callback answers are never paced (the user's spinner waits on them); chat actions skip
   the per-chat pace (Telegram does not count them as messages) and are coalesced to one pending per chat.
 - **Coalescing**: an item added with the ``coalesce_key`` of a pending item replaces that item's payload and
@@ -25,6 +27,7 @@ Rules it enforces (see docs/outbox-and-polling.md):
 from __future__ import annotations
 
 import enum
+import math
 from collections import deque
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Generic, TypeVar
@@ -55,12 +58,18 @@ class Pacing:
     group_interval: float = 3.0
     global_limit: int = 25
     global_window: float = 1.0
+    edit_share: float = 0.8  # of global_limit; the rest of the window is kept for sends and deletes
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
 
     def interval_for(self, chat_id: int) -> float:
         """Private chats have positive ids; groups, supergroups and channels negative ones."""
         return self.private_interval if chat_id > 0 else self.group_interval
+
+    @property
+    def edit_limit(self) -> int:
+        """How many of the ``global_limit`` starts in a window edits may take (at least one)."""
+        return max(1, int(self.global_limit * self.edit_share))
 
 
 def backoff_delay(attempts: int, *, base: float, cap: float) -> float:
@@ -118,6 +127,7 @@ class OutboxQueue(Generic[P]):
         self._callbacks: deque[QueuedItem[P]] = deque()
         self._by_key: dict[Hashable, QueuedItem[P]] = {}
         self._starts: deque[float] = deque()  # start times of paced calls inside the global window
+        self._last_edit_start = float("-inf")
         self._global_paused_until = float("-inf")
         self._in_flight: set[int] = set()  # id() of items handed out and not yet settled
 
@@ -219,11 +229,15 @@ class OutboxQueue(Generic[P]):
         while self._starts and self._starts[0] <= horizon:
             self._starts.popleft()
 
-    def _window_free_at(self, now: float) -> float:
+    def _window_free_at(self, now: float, lane: Lane) -> float:
+        """When the global ceiling next lets a call of ``lane`` start (-inf: now). Edits are spread out and
+        kept to their share, so that a send finds a start free at any time."""
         self._prune_window(now)
-        if len(self._starts) < self.pacing.global_limit:
-            return float("-inf")
-        return self._starts[-self.pacing.global_limit] + self.pacing.global_window
+        limit = self.pacing.edit_limit if lane is Lane.EDIT else self.pacing.global_limit
+        free = self._starts[-limit] + self.pacing.global_window if len(self._starts) >= limit else -math.inf
+        if lane is Lane.EDIT:
+            free = max(free, self._last_edit_start + self.pacing.global_window / self.pacing.global_limit)
+        return free
 
     def _paced_ready_at(self, chat_id: int, chat: _ChatState[P]) -> float:
         return max(
@@ -245,7 +259,8 @@ class OutboxQueue(Generic[P]):
                     best = callback
                     break
         if best is None and global_open:
-            window_open = self._window_free_at(now) <= now
+            window_open = self._window_free_at(now, Lane.SEND) <= now
+            edits_open = self._window_free_at(now, Lane.EDIT) <= now
             for chat_id, chat in self._chats.items():
                 if (
                     window_open
@@ -257,6 +272,8 @@ class OutboxQueue(Generic[P]):
                     assert head is not None
                     if head.holds:
                         pass  # its row is being written; the chat waits for it (order)
+                    elif head.lane is Lane.EDIT and not edits_open:
+                        pass  # the rest of the window is kept for sends and deletes
                     elif best is None or (head.lane, head.seq) < (best.lane, best.seq):
                         best = head
                 if (
@@ -288,6 +305,8 @@ class OutboxQueue(Generic[P]):
         chat.busy = True
         chat.last_start = now
         self._starts.append(now)
+        if item.lane is Lane.EDIT:
+            self._last_edit_start = now
 
     def next_wakeup(self, now: float) -> float | None:
         """When :meth:`next_ready` may next return an item, if nothing else changes; None if nothing is
@@ -295,11 +314,13 @@ class OutboxQueue(Generic[P]):
         times: list[float] = []
         if self._callbacks:
             times.append(max(self._global_paused_until, min(c.not_before for c in self._callbacks)))
-        window_free = self._window_free_at(now)
+        window_free = self._window_free_at(now, Lane.SEND)
+        edits_free = self._window_free_at(now, Lane.EDIT)
         for chat_id, chat in self._chats.items():
             head = chat.head()
             if head is not None and not head.holds and not chat.busy:
-                times.append(max(self._paced_ready_at(chat_id, chat), window_free))
+                free = edits_free if head.lane is Lane.EDIT else window_free
+                times.append(max(self._paced_ready_at(chat_id, chat), free))
             if chat.action is not None and not chat.action_busy:
                 times.append(max(chat.paused_until, self._global_paused_until))
         return min(times) if times else None

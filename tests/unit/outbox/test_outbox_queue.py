@@ -180,6 +180,23 @@ def test_global_ceiling_limits_starts_per_window() -> None:
     assert len(take_all(queue, 1.0)) == 2
 
 
+def test_edits_are_spread_out_and_leave_part_of_the_window_to_sends() -> None:
+    queue: OutboxQueue[str] = OutboxQueue(Pacing(global_limit=5, global_window=1.0, edit_share=0.6))
+    for chat in range(1, 11):  # ten chats streaming: more edits than the window allows
+        queue.add(f"e{chat}", lane=Lane.EDIT, chat_id=chat, coalesce_key=("text", chat, 1))
+    # one edit per global_window / global_limit, not all at the start of the window
+    assert len(take_all(queue, 0.0)) == 1
+    assert queue.next_wakeup(0.0) == pytest.approx(0.2)
+    assert len(take_all(queue, 0.2)) == 1
+    assert len(take_all(queue, 0.4)) == 1
+    assert queue.next_wakeup(0.4) == pytest.approx(1.0)  # the edits' share (3 of 5) is used
+    queue.add("answer", lane=Lane.SEND, chat_id=20)
+    queue.add("delete", lane=Lane.DELETE, chat_id=21)
+    # mid-window, a send and a delete start at once in the starts kept back from edits
+    assert [item.payload for item in take_all(queue, 0.5)] == ["answer", "delete"]
+    assert queue.next_ready(0.5) is None
+
+
 def test_retry_after_pauses_only_that_chat_and_requeues_first() -> None:
     queue: OutboxQueue[str] = OutboxQueue()
     queue.add("a", lane=Lane.SEND, chat_id=PRIVATE)

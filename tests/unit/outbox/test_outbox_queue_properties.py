@@ -46,6 +46,7 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
     in_flight: list[QueuedItem[Payload]] = []
     paced_starts: dict[int, list[float]] = defaultdict(list)
     all_starts: list[float] = []
+    edit_starts: list[float] = []
     delivered: list[QueuedItem[Payload]] = []
     last_added_for_key: dict[tuple[str, int, int], Payload] = {}
     holds: list[QueuedItem[Payload]] = []  # one entry per hold not yet released
@@ -61,6 +62,8 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
                 )
                 paced_starts[item.chat_id].append(now)
                 all_starts.append(now)
+                if item.lane is Lane.EDIT:
+                    edit_starts.append(now)
             in_flight.append(item)
 
     def settle(item: QueuedItem[Payload], how: str) -> None:
@@ -140,6 +143,12 @@ def test_pacing_order_coalescing_and_nothing_lost(ops: list[tuple[object, ...]])
     for index, start in enumerate(all_starts):
         inside = [s for s in all_starts[index:] if s < start + PACING.global_window]
         assert len(inside) <= PACING.global_limit
+    # edits are spread out, and leave part of every window to sends and deletes
+    for earlier, later in itertools.pairwise(edit_starts):
+        assert later - earlier >= PACING.global_window / PACING.global_limit - 1e-9
+    for index, start in enumerate(edit_starts):
+        inside = [s for s in edit_starts[index:] if s < start + PACING.global_window]
+        assert len(inside) <= PACING.edit_limit
 
     # order: sends of one chat are delivered in the order they were added
     sends_by_chat: dict[int | None, list[int]] = defaultdict(list)
