@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -88,20 +89,33 @@ def test_run_starts_and_stops_cleanly_on_a_signal(tmp_path: Path, stop_signal: s
         stderr=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    assert process.stderr is not None
+    assert process.stdout is not None
+    stderr_stream, stdout_stream = process.stderr, process.stdout
+
+    def pump_stderr() -> None:  # read as it comes, to see when the bot is running
+        for line in stderr_stream:
+            lines.append(line)
+
+    reader = threading.Thread(target=pump_stderr, daemon=True)
+    reader.start()
     try:
-        db = tmp_path / "data" / "bot.sqlite3"
         deadline = time.monotonic() + 30
-        while not (db.exists() and (tmp_path / "data" / "uploads").is_dir()):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "the bot did not start"
+        while not any("codexgram is running" in line for line in list(lines)):
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "the bot did not start:\n" + "".join(lines)
             time.sleep(0.05)
-        time.sleep(0.3)  # let it reach its main loop (signals are handled from the start anyway)
         process.send_signal(stop_signal)
-        stdout, stderr = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+        stdout = stdout_stream.read()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    stderr = "".join(lines)
+    db = tmp_path / "data" / "bot.sqlite3"
     assert process.returncode == 0, stderr
     assert "codexgram is running" in stderr
     assert "could not reach Telegram to check the token" in stderr
