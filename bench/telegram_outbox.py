@@ -15,9 +15,9 @@ the figure is the outbox's own cost (mailbox hop, scheduling, starting the call 
   ceiling of 25 starts in any second (at 20/s random phases overflow that window about one second in ten,
   and the held messages then measure the ceiling, not the outbox);
 - busy: every chat also streams ``--stream-rate`` (20) progress edits a second to its own message, as during
-  a turn. The queue then always holds a coalesced edit per chat and the global ceiling is taken: callback
-  answers (never paced) measure the outbox's own cost under load; sends are rate limited by the ceiling
-  (they go first, but wait for the next free start) and are printed to show that.
+  a turn. The queue then always holds a coalesced edit per chat and the global ceiling is full: callback
+  answers (never paced) measure the outbox's own cost under that load; sends find a start kept free from
+  edits, unless their own chat had a call start less than a second before (the per-chat pace).
 
 Part 3 repeats the idle run's sends against the fake server on loopback (the figure then includes the HTTP
 request up to the fake's answer) for context.
