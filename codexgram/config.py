@@ -35,6 +35,12 @@ LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
 
 
+def token_fingerprint(token: str) -> str:
+    """The first 12 hex characters of sha256(token): enough to tell tokens apart (lock files, reprs, logs),
+    useless to recover the token from."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
 class Secret:
     """A string that must not leak: ``repr``/``str`` show ``Secret('***')``, :meth:`reveal` gives it."""
 
@@ -48,8 +54,8 @@ class Secret:
         return self._value
 
     def fingerprint(self) -> str:
-        """A short, stable, non-reversible name for the secret (first 12 hex chars of its SHA-256)."""
-        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
+        """A short, stable, non-reversible name for the secret: see :func:`token_fingerprint`."""
+        return token_fingerprint(self._value)
 
     def __repr__(self) -> str:
         return "Secret('***')"

@@ -21,7 +21,6 @@ method, and a logging filter on the ``httpx`` logger redacts the token from its 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -32,6 +31,7 @@ from typing import Any, Protocol, Self, TypeVar
 import httpx
 import trio
 
+from codexgram.config import token_fingerprint
 from codexgram.errors import ConfigError, InputError, RemoteProtocolError, TelegramError, TelegramNetworkError
 from codexgram.telegram.api_errors import http_status_error, result_of
 from codexgram.telegram.converter import structure, structure_updates, unstructure
@@ -50,11 +50,6 @@ class RevealsSecret(Protocol):
     """What :class:`codexgram.config.Secret` offers: the wrapped value, only on request."""
 
     def reveal(self) -> str: ...
-
-
-def token_fingerprint(token: str) -> str:
-    """A short, non-reversible name for a token (first 12 hex digits of its SHA-256), safe to log."""
-    return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class _RedactToken(logging.Filter):

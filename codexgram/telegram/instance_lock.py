@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import os
 from pathlib import Path
 from types import TracebackType
@@ -26,13 +25,8 @@ from codexgram.config import Secret
 from codexgram.errors import InstanceLocked
 
 
-def token_fingerprint(token: Secret) -> str:
-    """The first 12 hex characters of sha256(token): names the token without revealing it."""
-    return hashlib.sha256(token.reveal().encode("utf-8")).hexdigest()[:12]
-
-
 def lock_path_for(lock_dir: Path, token: Secret) -> Path:
-    return lock_dir / f"codexgram-{token_fingerprint(token)}.lock"
+    return lock_dir / f"codexgram-{token.fingerprint()}.lock"
 
 
 class InstanceLock:
@@ -81,7 +75,7 @@ def acquire_instance_lock(lock_dir: Path, token: Secret) -> InstanceLock:
     it, with a message naming the fingerprint and the pid written by the holder; ``OSError`` if the directory
     or file cannot be created.
     """
-    fingerprint = token_fingerprint(token)
+    fingerprint = token.fingerprint()
     lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = lock_path_for(lock_dir, token)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

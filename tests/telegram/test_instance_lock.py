@@ -14,7 +14,7 @@ import pytest
 
 from codexgram.config import Secret
 from codexgram.errors import InstanceLocked
-from codexgram.telegram.instance_lock import acquire_instance_lock, lock_path_for, token_fingerprint
+from codexgram.telegram.instance_lock import acquire_instance_lock, lock_path_for
 
 TOKEN = Secret("123456:SECRET-token-value")
 
@@ -48,7 +48,7 @@ CONTENDER = textwrap.dedent(
 
 
 def test_fingerprint_names_the_token_without_revealing_it(tmp_path: Path) -> None:
-    fingerprint = token_fingerprint(TOKEN)
+    fingerprint = TOKEN.fingerprint()
     assert fingerprint == hashlib.sha256(TOKEN.reveal().encode()).hexdigest()[:12]
     assert fingerprint == TOKEN.fingerprint()
     path = lock_path_for(tmp_path, TOKEN)
@@ -62,7 +62,7 @@ def test_a_second_lock_on_the_same_token_is_refused_until_released(tmp_path: Pat
         acquire_instance_lock(tmp_path, TOKEN)
     message = str(refused.value)
     assert "already running with this bot token" in message
-    assert token_fingerprint(TOKEN) in message
+    assert TOKEN.fingerprint() in message
     assert f"pid {os.getpid()}" in message
     assert TOKEN.reveal() not in message
     assert "SECRET" not in repr(first)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import trio
 
-from codexgram.config import Secret
+from codexgram.config import Secret, token_fingerprint
 from codexgram.errors import (
     ConfigError,
     InputError,
@@ -32,7 +32,7 @@ from codexgram.errors import (
     TelegramServerError,
     TelegramUnauthorized,
 )
-from codexgram.telegram.client import LONG_POLL_MARGIN, BotApiClient, token_fingerprint
+from codexgram.telegram.client import LONG_POLL_MARGIN, BotApiClient
 from codexgram.telegram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from codexgram.testing.fake_telegram.server import shared_spec
 from codexgram.testing.fake_telegram.wire import reference_violations
