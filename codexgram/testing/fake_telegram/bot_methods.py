@@ -127,6 +127,20 @@ class BotMethods:
             raise bad_request("message to be replied not found")
         return int(reply["message_id"])
 
+    def _post_bot_message(self, chat_id: int, now: float, **content: Any) -> Any:
+        """Store a new message from the bot in ``chat_id`` (``content``: the FakeMessage fields a send
+        sets: text or caption, entities, reply_markup...) and return it as the Bot API's Message JSON."""
+        message = FakeMessage(
+            chat_id=chat_id,
+            message_id=self.state.new_message_id(chat_id),
+            from_bot=True,
+            sender_id=None,
+            date=self.state.date(now),
+            sent_at=now,
+            **content,
+        )
+        return self.state.message_json(self.state.add_message(message))
+
     def _bot_message(self, params: Mapping[str, Any], *, action: str) -> FakeMessage:
         chat_id = self._chat(params)
         message = self.state.messages[chat_id].get(int(params["message_id"]))
@@ -149,19 +163,9 @@ class BotMethods:
         markup = inline_markup(params)
         reply_to = self._reply_to(chat_id, params)
         self._admit(chat_id, now)
-        message = FakeMessage(
-            chat_id=chat_id,
-            message_id=self.state.new_message_id(chat_id),
-            from_bot=True,
-            sender_id=None,
-            date=self.state.date(now),
-            sent_at=now,
-            text=text,
-            entities=entities,
-            reply_markup=markup,
-            reply_to=reply_to,
+        return self._post_bot_message(
+            chat_id, now, text=text, entities=entities, reply_markup=markup, reply_to=reply_to
         )
-        return self.state.message_json(self.state.add_message(message))
 
     def edit_message_text(self, params: dict[str, Any], now: float) -> Any:
         if "inline_message_id" in params or "chat_id" not in params or "message_id" not in params:
@@ -259,19 +263,9 @@ class BotMethods:
         if stored.mime_type:
             doc["mime_type"] = stored.mime_type
         doc["file_size"] = len(stored.data)
-        message = FakeMessage(
-            chat_id=chat_id,
-            message_id=self.state.new_message_id(chat_id),
-            from_bot=True,
-            sender_id=None,
-            date=self.state.date(now),
-            sent_at=now,
-            caption=caption,
-            entities=entities,
-            document=doc,
-            reply_markup=markup,
+        return self._post_bot_message(
+            chat_id, now, caption=caption, entities=entities, document=doc, reply_markup=markup
         )
-        return self.state.message_json(self.state.add_message(message))
 
     def get_file(self, params: dict[str, Any], now: float) -> Any:
         stored = self.state.files.get(params["file_id"])
