@@ -14,6 +14,7 @@ from codexgram.actors.poller import poller_actor
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.types import Update
 from codexgram.testing.fake_telegram import FakeTelegram
+from codexgram.testing.poller_stubs import MemoryOffsets
 
 CHAT = 7501
 
@@ -21,19 +22,6 @@ CHAT = 7501
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
     return trio.testing.MockClock(autojump_threshold=0.005)
-
-
-class MemoryOffset:
-    def __init__(self) -> None:
-        self.offset: int | None = None
-
-    async def get_update_offset(self) -> int | None:
-        await trio.lowlevel.checkpoint()
-        return self.offset
-
-    async def set_update_offset(self, offset: int) -> None:
-        await trio.lowlevel.checkpoint()
-        self.offset = offset
 
 
 async def test_a_webhook_conflict_is_reported_and_outlasted(
@@ -52,7 +40,7 @@ async def test_a_webhook_conflict_is_reported_and_outlasted(
     async with client, trio.open_nursery() as nursery:
         await nursery.start(
             functools.partial(
-                poller_actor, client=client, store=MemoryOffset(), consumer=consumer, poll_timeout=5
+                poller_actor, client=client, store=MemoryOffsets(), consumer=consumer, poll_timeout=5
             )
         )
         await trio.sleep(20)
@@ -86,7 +74,7 @@ async def test_two_pollers_on_one_token_conflict_and_the_error_says_so(
         for client in (first, second):
             await nursery.start(
                 functools.partial(
-                    poller_actor, client=client, store=MemoryOffset(), consumer=ignore, poll_timeout=5
+                    poller_actor, client=client, store=MemoryOffsets(), consumer=ignore, poll_timeout=5
                 )
             )
         await trio.sleep(30)

@@ -20,6 +20,7 @@ from codexgram.messages import EditMessageText, OutboxRequest, SendMessage
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from codexgram.testing.fake_telegram import FakeTelegram
+from codexgram.testing.poller_stubs import MemoryOffsets
 
 CHAT = 7401
 
@@ -27,19 +28,6 @@ CHAT = 7401
 @pytest.fixture
 def clock() -> trio.testing.MockClock:
     return trio.testing.MockClock(autojump_threshold=0.005)
-
-
-class MemoryOffset:
-    def __init__(self) -> None:
-        self.offset: int | None = None
-
-    async def get_update_offset(self) -> int | None:
-        await trio.lowlevel.checkpoint()
-        return self.offset
-
-    async def set_update_offset(self, offset: int) -> None:
-        await trio.lowlevel.checkpoint()
-        self.offset = offset
 
 
 async def test_a_conversation_through_poller_and_outbox(
@@ -79,7 +67,7 @@ async def test_a_conversation_through_poller_and_outbox(
                 )
                 done.set()
 
-        store = MemoryOffset()
+        store = MemoryOffsets()
         await nursery.start(
             functools.partial(poller_actor, client=client, store=store, consumer=consumer, poll_timeout=25)
         )

@@ -21,6 +21,7 @@ from codexgram.errors import (
     TelegramUnauthorized,
 )
 from codexgram.telegram.types import Update
+from codexgram.testing.poller_stubs import MemoryOffsets
 
 
 class ScriptedApi:
@@ -41,21 +42,6 @@ class ScriptedApi:
         if isinstance(step, Exception):
             raise step
         return [Update(update_id=update_id) for update_id in step]
-
-
-class MemoryOffsets:
-    def __init__(self, offset: int | None = None) -> None:
-        self.offset = offset
-        self.writes: list[int] = []
-
-    async def get_update_offset(self) -> int | None:
-        await trio.lowlevel.checkpoint()
-        return self.offset
-
-    async def set_update_offset(self, offset: int) -> None:
-        await trio.lowlevel.checkpoint()
-        self.offset = offset
-        self.writes.append(offset)
 
 
 async def run_for(seconds: float, api: ScriptedApi, store: MemoryOffsets, handled: list[int]) -> None:
