@@ -153,7 +153,12 @@ class Connection:
                 user_agent,
                 TESTED_CODEX_VERSION,
             )
-        await self.send_text(self.peer.send_notification("initialized"), what="initialized")
+        with trio.move_on_after(settings.connect_timeout) as bound:
+            await self.send_text(self.peer.send_notification("initialized"), what="initialized")
+        if bound.cancelled_caught:
+            raise CodexUnavailable(
+                f"Codex unavailable: could not send initialized within {settings.connect_timeout:g} s"
+            )
         return version
 
     async def write_frames(self) -> None:

@@ -157,8 +157,9 @@ class CodexLink:
         """Answer a server request that was routed to a thread (``CodexServerRequestEvent``). ``result`` is
         the raw result dict or a protocol object (e.g. ``ApprovalResponse``), encoded by the converter.
 
-        Error handling: ``CodexUnavailable`` if the connection that asked is gone (its requests died with it)
-        or the request was already answered.
+        Error handling: ``CodexUnavailable`` if the connection that asked is gone (its requests died with it),
+        the request was already answered, or the answer could not be written within ``call_timeout`` seconds
+        (a server that stops reading; the request is then forgotten).
         """
         connection = self._connection
         if connection is None or connection.closed.is_set():
@@ -171,9 +172,14 @@ class CodexLink:
         method = pending[0]
         if attrs.has(type(result)):
             result = encode_params(result)
-        await connection.send_text(
-            connection.peer.send_result(request_id, result), what=f"answer to {method}"
-        )
+        text = connection.peer.send_result(request_id, result)
+        with trio.move_on_after(self.settings.call_timeout) as bound:
+            await connection.send_text(text, what=f"answer to {method}")
+        if bound.cancelled_caught:
+            raise CodexUnavailable(
+                f"Codex unavailable: the answer to {method} could not be sent within "
+                f"{self.settings.call_timeout:g} s"
+            )
 
     def subscribe(self, thread_id: str, mailbox: trio.MemorySendChannel[ThreadEvent]) -> None:
         """Route events of ``thread_id`` to ``mailbox``. Replacing an earlier subscription of the thread

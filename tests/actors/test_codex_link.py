@@ -663,6 +663,82 @@ async def test_respond_accepts_a_protocol_object(connected: tuple[CodexLink, Fak
     assert await conn.recv() == {"id": 7, "result": {"decision": "acceptForSession"}}
 
 
+class StallableStream(trio.abc.Stream):
+    """The link's end of the stream; ``stall`` makes its writes block, like a server that stopped reading."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.flowing = trio.Event()
+        self.flowing.set()
+
+    def stall(self) -> None:
+        self.flowing = trio.Event()
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.flowing.wait()
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.flowing.wait()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_respond_gives_up_when_the_answer_cannot_be_written(
+    nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
+) -> None:
+    streams: list[StallableStream] = []
+
+    async def connector() -> trio.abc.Stream:
+        streams.append(StallableStream(await fake.connector()))
+        return streams[-1]
+
+    settings = LinkSettings(rng=random.Random(7), call_timeout=3.0, close_timeout=0.1, ping_interval=None)
+    link: CodexLink = await nursery.start(
+        lambda task_status: codex_link_actor(connector, settings=settings, task_status=task_status)
+    )
+    conn = await fake.next_conn()
+    await conn.handshake()
+    await link.wait_connected(TIMEOUT)
+    send, recv = trio.open_memory_channel[ThreadEvent](4)
+    link.subscribe("A", send)
+    await conn.send(approval(5, "A"))
+    event = await receive(recv)
+    assert isinstance(event, CodexServerRequestEvent)
+    streams[-1].stall()
+    started = trio.current_time()
+    with trio.fail_after(30), pytest.raises(CodexUnavailable, match="could not be sent within 3 s"):
+        await link.respond(event.request_id, {"decision": "accept"})
+    assert trio.current_time() - started == pytest.approx(3.0)
+
+
+async def test_a_handshake_whose_initialized_cannot_be_written_is_retried(
+    nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
+) -> None:
+    streams: list[StallableStream] = []
+
+    async def connector() -> trio.abc.Stream:
+        streams.append(StallableStream(await fake.connector()))
+        return streams[-1]
+
+    settings = LinkSettings(rng=random.Random(7), connect_timeout=4.0, close_timeout=0.1, ping_interval=None)
+    link: CodexLink = await nursery.start(
+        lambda task_status: codex_link_actor(connector, settings=settings, task_status=task_status)
+    )
+    conn = await fake.next_conn()
+    init = await conn.recv()
+    streams[-1].stall()  # the answer gets through; the link's "initialized" does not
+    await conn.send({"id": init["id"], "result": {"userAgent": f"codexgram/{TESTED_CODEX_VERSION}"}})
+    second = await fake.next_conn()  # the stuck attempt was given up and a new one made
+    assert "could not send initialized within 4 s" in link.last_disconnect_reason
+    await second.handshake()
+    await link.wait_connected(TIMEOUT)
+
+
 async def test_a_hung_server_is_detected_by_keepalive_pings(
     nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
 ) -> None:
