@@ -13,12 +13,6 @@ import trio.testing
 from codexgram.testing.fake_telegram import FakeTelegram, FloodControl
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    """Virtual time that waits 100 ms of real idleness before jumping, so localhost sockets answer first."""
-    return trio.testing.MockClock(autojump_threshold=0.1)
-
-
 async def call(fake: FakeTelegram, method: str, **params: Any) -> tuple[int, dict[str, Any]]:
     async with httpx.AsyncClient(base_url=fake.base_url, timeout=10) as http:
         response = await http.post(f"/bot{fake.token}/{method}", json=params)

@@ -14,11 +14,6 @@ from codexgram.testing.fake_telegram import BadRequest, Drop, FakeTelegram, Hang
 CHAT = 1001
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.1)
-
-
 async def call(
     fake: FakeTelegram, method: str, http_timeout: float = 10, **params: Any
 ) -> tuple[int, dict[str, Any]]:

@@ -15,11 +15,6 @@ CHAT = 1001
 GROUP = -100555
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.1)
-
-
 def test_private_chat_allows_a_burst_then_one_per_second() -> None:
     flood = FloodControl()
     assert [flood.admit(CHAT, is_group=False, now=0.0) for _ in range(3)] == [None, None, None]

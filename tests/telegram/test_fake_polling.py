@@ -18,11 +18,6 @@ from codexgram.testing.fake_telegram import FakeTelegram
 CHAT = 1001
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.1)
-
-
 async def get_updates(fake: FakeTelegram, **params: Any) -> tuple[int, dict[str, Any]]:
     async with httpx.AsyncClient(base_url=fake.base_url, timeout=120) as http:
         response = await http.post(f"/bot{fake.token}/getUpdates", json=params)

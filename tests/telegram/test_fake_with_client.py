@@ -30,11 +30,6 @@ KEYBOARD = InlineKeyboardMarkup(
 
 
 @pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.1)
-
-
-@pytest.fixture
 async def client(fake_telegram: FakeTelegram) -> BotApiClient:
     return BotApiClient(token=fake_telegram.token, base_url=fake_telegram.base_url, timeout=10)
 

@@ -1,8 +1,8 @@
 """Acceptance: the outbox actor + the real BotApiClient against the fake Bot API server (flood control on).
 
-Virtual time: the fake and the outbox both use trio's clock, so ``clock`` (a MockClock that jumps once every
-task has been idle for a few real milliseconds, leaving loopback I/O the time to happen) runs 10 s streams in
-well under a second of waiting.
+Virtual time: the fake and the outbox both use trio's clock, so ``eager_clock`` (a MockClock that jumps once
+every task has been idle for a few real milliseconds, leaving loopback I/O the time to happen) runs 10 s
+streams in well under a second of waiting.
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ CHAT = 7001
 Mailbox = trio.MemorySendChannel[OutboxRequest]
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.005)
-
-
 @asynccontextmanager
 async def outbox_on(fake: FakeTelegram, **settings: object) -> AsyncIterator[Mailbox]:
     client = BotApiClient(token=fake.token, base_url=fake.base_url, timeout=10)
@@ -71,7 +66,7 @@ def statuses(fake: FakeTelegram) -> list[int]:
 
 
 async def test_a_streamed_answer_is_edited_about_once_a_second_without_429(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     fake_telegram.ensure_chat(CHAT)
     async with outbox_on(fake_telegram) as mailbox:
@@ -98,7 +93,7 @@ async def test_a_streamed_answer_is_edited_about_once_a_second_without_429(
 
 
 async def test_a_429_is_waited_out_and_nothing_is_lost(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     fake_telegram.ensure_chat(CHAT)
     fake_telegram.schedule_fault("sendMessage", RetryAfter(seconds=9))
@@ -122,7 +117,7 @@ async def test_a_429_is_waited_out_and_nothing_is_lost(
 
 
 async def test_server_errors_drops_and_hangs_still_deliver_exactly_once(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     fake_telegram.ensure_chat(CHAT)
@@ -147,7 +142,7 @@ async def test_server_errors_drops_and_hangs_still_deliver_exactly_once(
 
 @pytest.mark.fake_telegram_bad_requests  # broken HTML on purpose; checked below that it is the only one
 async def test_cant_parse_entities_falls_back_to_plain_text(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     fake_telegram.ensure_chat(CHAT)
     async with outbox_on(fake_telegram) as mailbox:
@@ -163,7 +158,7 @@ async def test_cant_parse_entities_falls_back_to_plain_text(
 
 
 async def test_every_kind_of_request_passes_the_reference(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     """Each request shape the outbox makes is validated by the fake (the fixture fails on a violation)."""
     fake_telegram.ensure_chat(CHAT)
@@ -225,7 +220,7 @@ async def test_every_kind_of_request_passes_the_reference(
 
 
 async def test_bursts_across_many_chats_and_a_group_stay_under_the_flood_limits(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     chats = list(range(8001, 8041))
     group = -8100

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import itertools
 
-import pytest
 import trio
 import trio.testing
 
@@ -25,13 +24,8 @@ SLOW_CHAT = 7301
 OTHER_CHAT = 7302
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.005)
-
-
 async def test_the_fakes_own_429s_are_obeyed_and_nothing_is_lost(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     fake_telegram.flood = FloodControl(private_rate=Rate(burst=1, per_second=0.25))
     fake_telegram.ensure_chat(SLOW_CHAT)

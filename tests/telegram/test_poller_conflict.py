@@ -19,13 +19,8 @@ from codexgram.testing.poller_stubs import MemoryOffsets
 CHAT = 7501
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.005)
-
-
 async def test_a_webhook_conflict_is_reported_and_outlasted(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_telegram.ensure_chat(CHAT)
     fake_telegram.set_webhook("https://example.org/hook")
@@ -61,7 +56,7 @@ async def test_a_webhook_conflict_is_reported_and_outlasted(
 
 
 async def test_two_pollers_on_one_token_conflict_and_the_error_says_so(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_telegram.ensure_chat(CHAT)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 
-import pytest
 import trio
 import trio.testing
 
@@ -25,13 +24,8 @@ from codexgram.testing.poller_stubs import MemoryOffsets
 CHAT = 7401
 
 
-@pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.005)
-
-
 async def test_a_conversation_through_poller_and_outbox(
-    fake_telegram: FakeTelegram, clock: trio.testing.MockClock
+    fake_telegram: FakeTelegram, eager_clock: trio.testing.MockClock
 ) -> None:
     fake_telegram.ensure_chat(CHAT)
     client = BotApiClient(token=fake_telegram.token, base_url=fake_telegram.base_url, timeout=10)
