@@ -7,7 +7,6 @@ streams in well under a second of waiting.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +16,6 @@ import pytest
 import trio
 import trio.testing
 
-from codexgram.actors.outbox import OutboxSettings, outbox_actor
 from codexgram.actors.runtime import Reply, ask
 from codexgram.messages import (
     AnswerCallback,
@@ -32,26 +30,17 @@ from codexgram.messages import (
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from codexgram.testing.fake_telegram import Drop, FakeTelegram, Hang, RetryAfter, ServerError
+from codexgram.testing.outbox_runner import running_outbox
 
 CHAT = 7001
 Mailbox = trio.MemorySendChannel[OutboxRequest]
 
 
 @asynccontextmanager
-async def outbox_on(fake: FakeTelegram, **settings: object) -> AsyncIterator[Mailbox]:
+async def outbox_on(fake: FakeTelegram, **settings: float) -> AsyncIterator[Mailbox]:
     client = BotApiClient(token=fake.token, base_url=fake.base_url, timeout=10)
-    async with client, trio.open_nursery() as nursery:
-        actor = functools.partial(
-            outbox_actor,
-            client=client,
-            store=None,
-            settings=OutboxSettings(**settings),  # type: ignore[arg-type]
-        )
-        mailbox: Mailbox = await nursery.start(actor)
-        try:
-            yield mailbox
-        finally:
-            nursery.cancel_scope.cancel()
+    async with client, running_outbox(client, None, **settings) as mailbox:
+        yield mailbox
 
 
 async def send(mailbox: Mailbox, text: str) -> int:

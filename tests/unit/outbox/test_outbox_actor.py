@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -37,28 +35,11 @@ from codexgram.messages import (
 from codexgram.telegram import outbox_requests
 from codexgram.telegram.outbox_queue import Pacing
 from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from codexgram.testing.outbox_runner import running_outbox
 from codexgram.testing.outbox_stubs import MemoryOutboxStore, RecordingBotApi
 
 CHAT = 501
 Mailbox = trio.MemorySendChannel[OutboxRequest]
-
-
-@asynccontextmanager
-async def running_outbox(
-    api: RecordingBotApi, store: MemoryOutboxStore | None = None, **settings: object
-) -> AsyncIterator[Mailbox]:
-    async with trio.open_nursery() as nursery:
-        actor = functools.partial(
-            outbox_actor,
-            client=api,
-            store=store,
-            settings=OutboxSettings(**settings),  # type: ignore[arg-type]
-        )
-        mailbox: Mailbox = await nursery.start(actor)
-        try:
-            yield mailbox
-        finally:
-            nursery.cancel_scope.cancel()
 
 
 async def send(mailbox: Mailbox, text: str, *, chat_id: int = CHAT, durable: bool = False) -> int:
