@@ -34,7 +34,8 @@ def safe_filename(name: str | None, *, fallback: str = "file") -> str:
     text = _UNSAFE.sub("_", text)
     text = _RUNS.sub(lambda m: "." if m.group().startswith(".") else "_", text)
     text = text.strip(" ._-")
-    if not text or text.split(".", 1)[0].lower() in _RESERVED:
+    # Windows ignores spaces before the extension, so "nul .txt" names the device NUL as well.
+    if not text or text.split(".", 1)[0].rstrip(" ").lower() in _RESERVED:
         text = f"{fallback}_{text}" if text else fallback
     return _shorten(text)
 

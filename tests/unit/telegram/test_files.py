@@ -21,6 +21,8 @@ from codexgram.telegram.files import MAX_FILENAME_BYTES, safe_filename
         ("a\x00b\nc.txt", "a_b_c.txt"),
         ("screen shot <1>.png", "screen shot_1_.png"),
         ("CON.txt", "file_CON.txt"),
+        ("nul .txt", "file_nul .txt"),
+        ("Com1  .tar.gz", "file_Com1  .tar.gz"),
         ("", "file"),
         (None, "file"),
         ("...", "file"),
