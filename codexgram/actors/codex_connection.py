@@ -153,13 +153,30 @@ class Connection:
                 user_agent,
                 TESTED_CODEX_VERSION,
             )
-        with trio.move_on_after(settings.connect_timeout) as bound:
-            await self.send_text(self.peer.send_notification("initialized"), what="initialized")
-        if bound.cancelled_caught:
-            raise CodexUnavailable(
-                f"Codex unavailable: could not send initialized within {settings.connect_timeout:g} s"
-            )
+        await self.send_within(
+            self.peer.send_notification("initialized"), "initialized", settings.connect_timeout
+        )
         return version
+
+    async def answer(self, request_id: RequestId, result: Any, seconds: float) -> None:
+        """Send our ``result`` for a server request pending on this connection (see ``CodexLink.respond``).
+
+        Error handling: ``CodexUnavailable`` if the request is not pending here (already answered, or asked
+        on an earlier connection), or the answer could not be written within ``seconds`` (then it is lost).
+        """
+        pending = self.server_requests.pop(request_id, None)
+        if pending is None:
+            raise CodexUnavailable(
+                f"Codex unavailable: server request {request_id} is not pending on this connection"
+            )
+        await self.send_within(self.peer.send_result(request_id, result), f"answer to {pending[0]}", seconds)
+
+    async def send_within(self, text: str, what: str, seconds: float) -> None:
+        """:meth:`send_text` bounded by ``seconds``: a server that stops reading would block it forever."""
+        with trio.move_on_after(seconds) as bound:
+            await self.send_text(text, what=what)
+        if bound.cancelled_caught:
+            raise CodexUnavailable(f"Codex unavailable: could not send {what} within {seconds:g} s")
 
     async def write_frames(self) -> None:
         """The writer task: sends the link's own answers (declines); the reader never waits for the socket."""

@@ -164,22 +164,9 @@ class CodexLink:
         connection = self._connection
         if connection is None or connection.closed.is_set():
             raise CodexUnavailable(f"Codex unavailable: cannot answer request {request_id}: not connected")
-        pending = connection.server_requests.pop(request_id, None)
-        if pending is None:
-            raise CodexUnavailable(
-                f"Codex unavailable: server request {request_id} is not pending on this connection"
-            )
-        method = pending[0]
         if attrs.has(type(result)):
             result = encode_params(result)
-        text = connection.peer.send_result(request_id, result)
-        with trio.move_on_after(self.settings.call_timeout) as bound:
-            await connection.send_text(text, what=f"answer to {method}")
-        if bound.cancelled_caught:
-            raise CodexUnavailable(
-                f"Codex unavailable: the answer to {method} could not be sent within "
-                f"{self.settings.call_timeout:g} s"
-            )
+        await connection.answer(request_id, result, self.settings.call_timeout)
 
     def subscribe(self, thread_id: str, mailbox: trio.MemorySendChannel[ThreadEvent]) -> None:
         """Route events of ``thread_id`` to ``mailbox``. Replacing an earlier subscription of the thread

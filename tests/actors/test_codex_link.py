@@ -711,7 +711,13 @@ async def test_respond_gives_up_when_the_answer_cannot_be_written(
     assert isinstance(event, CodexServerRequestEvent)
     streams[-1].stall()
     started = trio.current_time()
-    with trio.fail_after(30), pytest.raises(CodexUnavailable, match="could not be sent within 3 s"):
+    with (
+        trio.fail_after(30),
+        pytest.raises(
+            CodexUnavailable,
+            match="could not send answer to item/commandExecution/requestApproval within 3 s",
+        ),
+    ):
         await link.respond(event.request_id, {"decision": "accept"})
     assert trio.current_time() - started == pytest.approx(3.0)
 
