@@ -143,21 +143,23 @@ class BotApiClient:
                     response = await self._http.post(url, data=form, files=dict(files), timeout=limit)
                 else:
                     response = await self._http.post(url, json=body, timeout=limit)
-            except httpx.TimeoutException:
-                failure = TelegramNetworkError(method, f"timed out after {limit:g}s")
             except httpx.HTTPError as exc:
-                failure = TelegramNetworkError(method, self._describe_transport_error(exc))
+                failure = self._transport_failure(method, exc, limit)
         # Raised here, outside the except blocks, so no exception carrying the URL is chained to ours.
         if scope.cancelled_caught:
-            raise TelegramNetworkError(method, f"timed out after {limit:g}s")
+            raise _timed_out(method, limit)
         if failure is not None:
             raise failure
         assert response is not None
         return result_of(method, response.status_code, response.content)
 
-    def _describe_transport_error(self, exc: httpx.HTTPError) -> str:
+    def _transport_failure(self, method: str, exc: httpx.HTTPError, limit: float) -> TelegramNetworkError:
+        """The error a transport failure becomes: a timeout names the limit, anything else its type and text
+        with the token masked (httpx puts the URL, token included, into its messages)."""
+        if isinstance(exc, httpx.TimeoutException):
+            return _timed_out(method, limit)
         text = str(exc).replace(self._token, "<token>")
-        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return TelegramNetworkError(method, f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
     # --- typed methods -------------------------------------------------------------------------------------
 
@@ -327,12 +329,10 @@ class BotApiClient:
                                 failure = InputError(f"the file is larger than {max_bytes} bytes")
                                 break
                             chunks.append(chunk)
-            except httpx.TimeoutException:
-                failure = TelegramNetworkError(method, f"timed out after {limit:g}s")
             except httpx.HTTPError as exc:
-                failure = TelegramNetworkError(method, self._describe_transport_error(exc))
+                failure = self._transport_failure(method, exc, limit)
         if scope.cancelled_caught:
-            raise TelegramNetworkError(method, f"timed out after {limit:g}s")
+            raise _timed_out(method, limit)
         if failure is not None:
             raise failure
         return b"".join(chunks)
@@ -356,3 +356,7 @@ def _form_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _timed_out(method: str, limit: float) -> TelegramNetworkError:
+    return TelegramNetworkError(method, f"timed out after {limit:g}s")
