@@ -165,6 +165,22 @@ def has_default(field: attrs.Attribute[Any]) -> bool:
 # --- the checks ---------------------------------------------------------------------------------------------
 
 
+Check = collections.abc.Callable[[type[Any], Any, Schema, str], list[str]]
+
+
+def check_nested(check: Check, annotation: Any, schema: Any, root: Schema, where: str) -> list[str]:
+    """Run ``check`` on the attrs classes inside a field's ``annotation`` (held directly, or as the elements
+    of a tuple/list, whose schema is then the array's ``items``)."""
+    problems: list[str] = []
+    for nested in nested_classes(annotation):
+        problems += check(nested, schema, root, where)
+    element = element_type(annotation)
+    if element is not None:
+        for nested in nested_classes(element):
+            problems += check(nested, array_items(schema, root), root, where)
+    return problems
+
+
 def check_sent(cls: type[Any], schema: Any, root: Schema, where: str) -> list[str]:
     problems: list[str] = []
     obj = variant_for(cls, schema, root, where)
@@ -190,12 +206,7 @@ def check_sent(cls: type[Any], schema: Any, root: Schema, where: str) -> list[st
             unknown = {member.value for member in enum_cls} - enum_values(props[name], root)
             if unknown:
                 problems.append(f"{here}: the schema does not accept {sorted(unknown)}")
-        for nested in nested_classes(annotation):
-            problems += check_sent(nested, props[name], root, where)
-        element = element_type(annotation)
-        if element is not None:
-            for nested in nested_classes(element):
-                problems += check_sent(nested, array_items(props[name], root), root, where)
+        problems += check_nested(check_sent, annotation, props[name], root, where)
     sent_always = {wire_name(f) for f in attrs.fields(cls) if not has_default(f) or f.default is not None}
     sent_always.add("type")  # the union tag, added by the converter
     for required in obj.get("required", []):
@@ -222,10 +233,5 @@ def check_decoded(cls: type[Any], schema: Any, root: Schema, where: str) -> list
         if "any" not in accepted and not sent <= accepted:
             problems.append(f"{here} accepts {sorted(accepted)}, codex may send {sorted(sent)}")
         annotation = hints[field.name]
-        for nested in nested_classes(annotation):
-            problems += check_decoded(nested, props[name], root, where)
-        element = element_type(annotation)
-        if element is not None:
-            for nested in nested_classes(element):
-                problems += check_decoded(nested, array_items(props[name], root), root, where)
+        problems += check_nested(check_decoded, annotation, props[name], root, where)
     return problems
