@@ -211,15 +211,7 @@ class OutboxQueue(Generic[P]):
             if item is None:
                 continue
             removed.append(item)
-            if item.lane is Lane.CALLBACK:
-                self._callbacks.remove(item)
-                continue
-            assert item.chat_id is not None
-            chat = self._chats[item.chat_id]
-            if item.lane is Lane.ACTION:
-                chat.action = None
-            else:
-                chat.pending.remove(item)
+            self._unlink(item)
         return removed
 
     # --- choosing ------------------------------------------------------------------------------------------
@@ -292,21 +284,31 @@ class OutboxQueue(Generic[P]):
         if item.coalesce_key is not None:
             del self._by_key[item.coalesce_key]
         self._in_flight.add(id(item))
-        if item.lane is Lane.CALLBACK:
-            self._callbacks.remove(item)
+        chat = self._unlink(item)
+        if chat is None:
             return
-        assert item.chat_id is not None
-        chat = self._chats[item.chat_id]
         if item.lane is Lane.ACTION:
-            chat.action = None
             chat.action_busy = True
             return
-        chat.pending.remove(item)
         chat.busy = True
         chat.last_start = now
         self._starts.append(now)
         if item.lane is Lane.EDIT:
             self._last_edit_start = now
+
+    def _unlink(self, item: QueuedItem[P]) -> _ChatState[P] | None:
+        """Take a pending item out of its lane: the callback list, or its chat's action slot or pending
+        list. Returns that chat (``None`` for a callback)."""
+        if item.lane is Lane.CALLBACK:
+            self._callbacks.remove(item)
+            return None
+        assert item.chat_id is not None
+        chat = self._chats[item.chat_id]
+        if item.lane is Lane.ACTION:
+            chat.action = None
+        else:
+            chat.pending.remove(item)
+        return chat
 
     def next_wakeup(self, now: float) -> float | None:
         """When :meth:`next_ready` may next return an item, if nothing else changes; None if nothing is
