@@ -37,6 +37,11 @@ def console_script() -> list[str]:
     return [str(script)]
 
 
+def run_to_end(command: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command to its end, output captured as text; 2 minutes at most (`uv run` may build first)."""
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
 def test_run_without_a_token_says_what_to_do(cli_env: Path) -> None:
     result = CliRunner().invoke(app, ["run"])
     assert result.exit_code == 2
@@ -136,23 +141,9 @@ def test_add_workspace_then_list_json_via_uv_run(tmp_path: Path) -> None:
     uv = shutil.which("uv")
     command = [uv, "run", "--project", str(REPO_ROOT), "codexgram"] if uv else console_script()
     env = isolated_env(tmp_path)
-    add = subprocess.run(
-        [*command, "admin", "add-workspace", "demo", "/tmp/x"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    add = run_to_end([*command, "admin", "add-workspace", "demo", "/tmp/x"], env=env, cwd=tmp_path)
     assert add.returncode == 0, add.stderr
-    listed = subprocess.run(
-        [*command, "admin", "list-workspaces", "--json"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = run_to_end([*command, "admin", "list-workspaces", "--json"], env=env, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     workspaces = json.loads(listed.stdout)
     assert [(w["name"], w["path"]) for w in workspaces] == [("demo", "/tmp/x")]
@@ -175,14 +166,7 @@ def test_the_admin_wrapper_scripts(tmp_path: Path) -> None:
     env = isolated_env(tmp_path)
 
     def script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(REPO_ROOT / "scripts" / name), *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_to_end([str(REPO_ROOT / "scripts" / name), *args], env=env, cwd=tmp_path)
 
     assert script("allow-user", "42", "--name", "Ada").returncode == 0
     assert script("add-workspace", "w", str(tmp_path)).returncode == 0
