@@ -21,6 +21,7 @@ from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_acto
 from codexgram.actors.codex_routing import backoff_delay
 from codexgram.codex.notifications import AgentMessageDelta, ThreadStatusChanged
 from codexgram.codex.server_requests import CommandApprovalRequest
+from codexgram.codex.transport import StreamConnector
 from codexgram.codex.version import TESTED_CODEX_VERSION
 from codexgram.errors import CodexOverloaded, CodexRefused, CodexUnavailable
 from codexgram.messages import (
@@ -128,13 +129,16 @@ class FakeCodex:
             return await self.accepted.receive()
 
 
-async def start_link(nursery: trio.Nursery, fake: FakeCodex, **settings: Any) -> CodexLink:
+async def start_link(
+    nursery: trio.Nursery, fake: FakeCodex, *, connector: StreamConnector | None = None, **settings: Any
+) -> CodexLink:
+    """Start a link that connects to ``fake`` (through ``connector`` if given, e.g. a StallingConnector)."""
     # A short close timeout: the fake's side is torn down together with the link, so no close reply comes.
     defaults: dict[str, Any] = {"rng": random.Random(7), "call_timeout": 3.0, "close_timeout": 0.1}
     defaults.update(settings)
     link: CodexLink = await nursery.start(
         lambda task_status: codex_link_actor(
-            fake.connector, settings=LinkSettings(**defaults), task_status=task_status
+            connector or fake.connector, settings=LinkSettings(**defaults), task_status=task_status
         )
     )
     return link
@@ -688,19 +692,24 @@ class StallableStream(trio.abc.Stream):
         await self.inner.aclose()
 
 
+class StallingConnector:
+    """Connects to the fake and hands the link a :class:`StallableStream`; ``streams`` keeps them in order."""
+
+    def __init__(self, fake: FakeCodex) -> None:
+        self._fake = fake
+        self.streams: list[StallableStream] = []
+
+    async def __call__(self) -> trio.abc.Stream:
+        self.streams.append(StallableStream(await self._fake.connector()))
+        return self.streams[-1]
+
+
 async def test_respond_gives_up_when_the_answer_cannot_be_written(
     nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
 ) -> None:
-    streams: list[StallableStream] = []
-
-    async def connector() -> trio.abc.Stream:
-        streams.append(StallableStream(await fake.connector()))
-        return streams[-1]
-
-    settings = LinkSettings(rng=random.Random(7), call_timeout=3.0, close_timeout=0.1, ping_interval=None)
-    link: CodexLink = await nursery.start(
-        lambda task_status: codex_link_actor(connector, settings=settings, task_status=task_status)
-    )
+    connector = StallingConnector(fake)
+    streams = connector.streams
+    link = await start_link(nursery, fake, connector=connector, ping_interval=None)
     conn = await fake.next_conn()
     await conn.handshake()
     await link.wait_connected(TIMEOUT)
@@ -725,15 +734,15 @@ async def test_respond_gives_up_when_the_answer_cannot_be_written(
 async def test_a_handshake_whose_initialized_cannot_be_written_is_retried(
     nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
 ) -> None:
-    streams: list[StallableStream] = []
-
-    async def connector() -> trio.abc.Stream:
-        streams.append(StallableStream(await fake.connector()))
-        return streams[-1]
-
-    settings = LinkSettings(rng=random.Random(7), connect_timeout=4.0, close_timeout=0.1, ping_interval=None)
-    link: CodexLink = await nursery.start(
-        lambda task_status: codex_link_actor(connector, settings=settings, task_status=task_status)
+    connector = StallingConnector(fake)
+    streams = connector.streams
+    link = await start_link(
+        nursery,
+        fake,
+        connector=connector,
+        connect_timeout=4.0,
+        ping_interval=None,
+        call_timeout=LinkSettings().call_timeout,  # the default: only connect_timeout matters here
     )
     conn = await fake.next_conn()
     init = await conn.recv()
