@@ -24,10 +24,10 @@ import attrs
 import trio
 
 from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_actor
-from codexgram.codex.transport import unix_socket_connector
 from codexgram.messages import CodexEvent, CodexReconnected, CodexServerRequestEvent, ThreadEvent
 from codexgram.replay.events import notification_method
 from codexgram.replay.transcript import JsonlRecorder
+from codexgram.testing.codex_link_probe import SeverableConnector
 from codexgram.testing.codex_server import AppServer, find_codex_binary, open_codex_sandbox
 from codexgram.testing.mock_model import run_mock_model
 
@@ -110,22 +110,6 @@ SCENARIOS: tuple[Scenario, ...] = (
         description="the model answers HTTP 500: an error notification and a failed turn",
     ),
 )
-
-
-class SeverableConnector:
-    """Connects to the app-server's socket and can cut the current connection (a dropped network)."""
-
-    def __init__(self, path: Path) -> None:
-        self._connect = unix_socket_connector(path)
-        self._streams: list[trio.abc.Stream] = []
-
-    async def __call__(self) -> trio.abc.Stream:
-        stream = await self._connect()
-        self._streams.append(stream)
-        return stream
-
-    async def sever(self) -> None:
-        await self._streams[-1].aclose()
 
 
 async def drive_scenario(

@@ -1,8 +1,9 @@
 """Test helpers that drive a :class:`~codexgram.actors.codex_link.CodexLink` like a thread actor would.
 
 :func:`open_link` runs the link actor for the length of an ``async with``; :class:`ThreadProbe` owns one
-thread's mailbox, starts turns and collects what the link routes to it until ``turn/completed``. Used by the
-integration tests against the real codex binary and by benchmarks; no assertions live here.
+thread's mailbox, starts turns and collects what the link routes to it until ``turn/completed``;
+:class:`SeverableConnector` lets a test cut the link's connection. Used by the integration tests against the
+real codex binary, by the transcript recorder and by benchmarks; no assertions live here.
 
 Resource handling: everything runs in the nursery of :func:`open_link`, cancelled on exit. Error handling:
 waiting helpers raise ``trio.TooSlowError`` after ``within`` seconds, naming what they saw.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -29,7 +31,7 @@ from codexgram.codex.requests import (
     TurnStartParams,
     TurnStartResult,
 )
-from codexgram.codex.transport import StreamConnector
+from codexgram.codex.transport import StreamConnector, unix_socket_connector
 from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
 
 CONNECT_TIMEOUT = 15.0
@@ -177,3 +179,20 @@ class ThreadProbe:
 
 def is_turn_completed(event: ThreadEvent) -> bool:
     return isinstance(event, CodexEvent) and isinstance(event.notification, TurnCompleted)
+
+
+class SeverableConnector:
+    """Connects to the app-server's unix socket and can cut the current connection (a dropped network).
+    ``streams`` holds every connection made, oldest first."""
+
+    def __init__(self, path: Path) -> None:
+        self._connect = unix_socket_connector(path)
+        self.streams: list[trio.abc.Stream] = []
+
+    async def __call__(self) -> trio.abc.Stream:
+        stream = await self._connect()
+        self.streams.append(stream)
+        return stream
+
+    async def sever(self) -> None:
+        await self.streams[-1].aclose()

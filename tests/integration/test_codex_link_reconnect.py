@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 
 import pytest
 import trio
@@ -23,29 +22,13 @@ from codexgram.messages import (
     CodexServerRequestEvent,
     ThreadEvent,
 )
-from codexgram.testing.codex_link_probe import ThreadProbe, open_link
+from codexgram.testing.codex_link_probe import SeverableConnector, ThreadProbe, open_link
 from codexgram.testing.codex_server import AppServer
 from codexgram.testing.mock_model import SLOW_DELTAS
 
 pytestmark = pytest.mark.integration
 
 FAST_RECONNECT = LinkSettings(backoff_initial=0.05, backoff_max=0.5, call_timeout=30.0)
-
-
-class SeverableConnector:
-    """Connects to the unix socket and can cut the link's current connection, like a dropped network."""
-
-    def __init__(self, path: Path) -> None:
-        self._connect = unix_socket_connector(path)
-        self.streams: list[trio.abc.Stream] = []
-
-    async def __call__(self) -> trio.abc.Stream:
-        stream = await self._connect()
-        self.streams.append(stream)
-        return stream
-
-    async def sever(self) -> None:
-        await self.streams[-1].aclose()
 
 
 def is_delta(event: ThreadEvent) -> bool:
