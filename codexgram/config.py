@@ -23,6 +23,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -107,6 +108,13 @@ def _parse_url(raw: str) -> str:
     url = raw.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
         raise ValueError(f"expected an http:// or https:// URL without query or fragment, got {raw!r}")
+    try:  # the host and port must parse too (e.g. "http://[zz]" or "http://host:99999" do not)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - property access validates the port
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL ({exc}): {raw!r}") from None
+    if not parts.hostname:
+        raise ValueError(f"the URL has no host: {raw!r}")
     return url
 
 
