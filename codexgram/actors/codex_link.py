@@ -178,8 +178,11 @@ class CodexLink:
         route = ThreadRoute(
             thread_id, mailbox, overflow_limit=self.settings.overflow_limit, on_gone=self._route_gone
         )
+        try:
+            self._nursery.start_soon(route.forward, name=f"codex-link forward {thread_id}")
+        except RuntimeError:  # the link's nursery is closed: the link actor has stopped
+            raise CodexUnavailable("Codex unavailable: the Codex link has stopped") from None
         self._routes[thread_id] = route
-        self._nursery.start_soon(route.forward, name=f"codex-link forward {thread_id}")
 
     def unsubscribe(self, thread_id: str) -> None:
         """Stop routing ``thread_id``: its later notifications are dropped, and its server requests (pending

@@ -821,3 +821,18 @@ async def test_thread_route_counts_losses_into_one_marker_and_keeps_essentials()
         assert route.offer(note(6)) is Delivery.GONE
         route.close()
     assert gone == []  # gone was noticed by offer (the link unsubscribes then), not by the forwarder
+
+
+async def test_subscribing_after_the_link_stopped_says_codex_is_unavailable(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    async def never_connects() -> trio.abc.Stream:
+        raise OSError("no codex here")
+
+    async with trio.open_nursery() as nursery:
+        link: CodexLink = await nursery.start(codex_link_actor, never_connects)
+        nursery.cancel_scope.cancel()
+    send, _receive = trio.open_memory_channel[ThreadEvent](4)
+    with pytest.raises(CodexUnavailable, match="link has stopped"):
+        link.subscribe("thread-1", send)
+    assert link.subscribed() == []
