@@ -5,8 +5,8 @@ This follows TDLib's ``parse_html`` (``td/telegram/MessageEntity.cpp``), which i
 same error wording, and the renderer can check its own output:
 
 - tags: ``b strong i em u ins s strike del span class="tg-spoiler" tg-spoiler a href code pre blockquote
-  [expandable] tg-emoji emoji-id tg-time``; tag and attribute names are case-insensitive, unknown attributes
-  are ignored, anything else is ``Unsupported start tag "x"``.
+  [expandable] tg-emoji emoji-id tg-time``; tag names are case-insensitive, attribute names are not;
+  unknown attributes, with or without a value, are ignored; any other tag is ``Unsupported start tag "x"``.
 - entities: ``&lt; &gt; &amp; &quot;`` and numeric ``&#N;``/``&#xH;`` (the ``;`` is optional); any other
   ``&`` is kept literally, as Telegram does (the renderer still always escapes it).
 - ``<pre><code class="language-x">`` becomes one ``pre`` entity with ``language`` x; entities inside ``pre``
@@ -41,6 +41,7 @@ _SIMPLE_TAGS = {
 _SUPPORTED_TAGS = frozenset({*_SIMPLE_TAGS, "a", "span", "code", "pre", "blockquote", "tg-emoji", "tg-time"})
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _SPACES = frozenset(" \t\r\n\0\v\f")
+_ATTRIBUTE_NAME_STOPS = frozenset("=>/\"'")
 _END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
 _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _ALLOWED_SCHEMES = frozenset({"http", "https", "tg", "ton", "ftp", "mailto"})
@@ -139,41 +140,38 @@ class _Parser:
         i = begin + 1
         while text[i] not in _SPACES and text[i] != ">":
             i += 1
-        if i >= self.size:
+        if text[i] == _END:
             raise self.error("Unclosed start tag", begin)
         name = text[begin + 1 : i].lower()
         if name not in _SUPPORTED_TAGS:
             raise self.error(f'Unsupported start tag "{name}"', begin)
+        unclosed = f'Unclosed start tag "{name}"'
         argument = ""
         while text[i] != ">":
-            while i < self.size and text[i] in _SPACES:
-                i += 1
+            i = self.skip_spaces(i)
             if text[i] == ">":
                 break
-            if i >= self.size:
-                raise self.error("Unclosed start tag", begin)
             attr_begin = i
-            while text[i] not in _SPACES and text[i] not in "=>":
+            while text[i] not in _SPACES and text[i] not in _ATTRIBUTE_NAME_STOPS:
                 i += 1
-            attribute = text[attr_begin:i].lower()
+            # Compared verbatim, as TDLib does: <a HREF="x"> has no href.
+            attribute = text[attr_begin:i]
             if not attribute:
                 raise self.error(f'Empty attribute name in the tag "{name}"', begin)
-            while i < self.size and text[i] in _SPACES:
-                i += 1
+            i = self.skip_spaces(i)
             if text[i] != "=":
+                # An attribute without a value: accepted (and ignored, except blockquote's expandable).
+                if text[i] == _END:
+                    raise self.error(unclosed, begin)
                 if name == "blockquote" and attribute == "expandable":
                     argument = "1"
-                    continue
-                raise self.error(
-                    f'Expected equal sign in declaration of an attribute of the tag "{name}"', begin
-                )
-            i += 1
-            while i < self.size and text[i] in _SPACES:
-                i += 1
-            if i >= self.size:
-                raise self.error("Unclosed start tag", begin)
+                continue
+            i = self.skip_spaces(i + 1)
+            if text[i] == _END:
+                raise self.error(unclosed, begin)
             value, i = self.attribute_value(i)
-            if i >= self.size:
+            if text[i] == _END:
+                # TDLib names no tag here, unlike the two cases above.
                 raise self.error("Unclosed start tag", begin)
             argument = _argument_for(name, attribute, value, argument)
         if name == "span" and argument != "spoiler":
@@ -182,6 +180,12 @@ class _Parser:
             raise self.error("Invalid custom emoji identifier specified", None)
         self.stack.append(_Open(name, argument, self.utf16, len(self.out)))
         return i + 1
+
+    def skip_spaces(self, i: int) -> int:
+        text = self.text
+        while text[i] != _END and text[i] in _SPACES:
+            i += 1
+        return i
 
     def attribute_value(self, i: int) -> tuple[str, int]:
         text = self.text
@@ -196,7 +200,7 @@ class _Parser:
         quote = text[i]
         i += 1
         value: list[str] = []
-        while i < self.size and text[i] != quote:
+        while text[i] != quote and text[i] != _END:
             if text[i] == "&":
                 decoded, after = _decode_entity(text, i)
                 if decoded is not None:
@@ -205,8 +209,8 @@ class _Parser:
                     continue
             value.append(text[i])
             i += 1
-        if i < self.size:
-            i += 1  # the closing quote
+        if text[i] == quote:
+            i += 1
         return "".join(value), i
 
     def end_tag(self, begin: int) -> int:
@@ -217,8 +221,7 @@ class _Parser:
         while text[i] not in _SPACES and text[i] != ">":
             i += 1
         end_name = text[begin + 2 : i].lower()
-        while i < self.size and text[i] in _SPACES:
-            i += 1
+        i = self.skip_spaces(i)
         if text[i] != ">":
             raise self.error("Unclosed end tag", begin)
         top = self.stack[-1]
@@ -276,6 +279,8 @@ def _argument_for(tag: str, attribute: str, value: str, current: str) -> str:
         return value[len("tg-") :]
     if tag == "tg-emoji" and attribute == "emoji-id":
         return value
+    if tag == "blockquote" and attribute == "expandable":
+        return "1"  # whatever its value, even expandable="false"
     if tag == "tg-time" and attribute == "unix":
         return value
     return current

@@ -87,7 +87,7 @@ def test_blockquotes() -> None:
 
 
 def test_custom_emoji_and_case_insensitive_tags() -> None:
-    text, entities = parse_html('<TG-EMOJI EMOJI-ID="5368324170671202286">👍</tg-emoji><B>x</B>')
+    text, entities = parse_html('<TG-EMOJI emoji-id="5368324170671202286">👍</tg-emoji><B>x</B>')
     assert text == "👍x"
     assert entities == [
         entity("custom_emoji", 0, 2, custom_emoji_id="5368324170671202286"),
@@ -112,11 +112,14 @@ def test_empty_entities_are_dropped_and_unknown_attributes_ignored() -> None:
         ("<b>x</b", "Unclosed end tag at byte offset 4", 4),
         ("<b>x", 'Can\'t find end tag corresponding to start tag "b"', None),
         ("<span>s</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0', 0),
-        (
-            "<a href>x</a>",
-            'Expected equal sign in declaration of an attribute of the tag "a" at byte offset 0',
-            0,
-        ),
+        # Cut off inside a tag: TDLib names the tag only when the cut is before an attribute's value.
+        ("<i a", 'Unclosed start tag "i" at byte offset 0', 0),
+        ("é<i a =  ", 'Unclosed start tag "i" at byte offset 2', 2),
+        ('<i a="b', "Unclosed start tag at byte offset 0", 0),
+        ("<i a=b", "Unclosed start tag at byte offset 0", 0),
+        ("<i ", 'Empty attribute name in the tag "i" at byte offset 0', 0),
+        ('<a href="x"/>y</a>', 'Empty attribute name in the tag "a" at byte offset 0', 0),
+        ('<i a"b">x</i>', 'Empty attribute name in the tag "i" at byte offset 0', 0),
         ("<a href=x;y>z</a>", "Unexpected end of name token at byte offset 8", 8),
         ('<tg-emoji emoji-id="x">y</tg-emoji>', "Invalid custom emoji identifier specified", None),
     ],
@@ -127,6 +130,22 @@ def test_errors_use_telegram_wording(html: str, message: str, offset: int | None
     assert info.value.message == message
     assert info.value.byte_offset == offset
     assert info.value.description == f"Bad Request: can't parse entities: {message}"
+
+
+def test_attributes_follow_tdlib() -> None:
+    # td/telegram/MessageEntity.cpp, parse_html: an attribute not followed by "=" is skipped (no "Expected
+    # equal sign" error any more); only blockquote's "expandable" means something, with or without a value.
+    assert parse_html("<i aba>text</i>") == ("text", [entity("italic", 0, 4)])
+    assert parse_html("<i a b c=d>t</i>") == ("t", [entity("italic", 0, 1)])
+    assert parse_html('<blockquote expandable="false">q</blockquote>')[1] == [
+        entity("expandable_blockquote", 0, 1)
+    ]
+    # Attribute names are compared verbatim (only the tag name is lowered): HREF is an unknown attribute,
+    # so the link falls back to its text, which is no usable URL here.
+    assert parse_html('<a HREF="https://e.org">x</a>') == ("x", [])
+    assert parse_html("<a href>x</a>") == ("x", [])
+    with pytest.raises(HtmlParseError, match="Invalid custom emoji identifier"):
+        parse_html('<tg-emoji EMOJI-ID="5368324170671202286">👍</tg-emoji>')
 
 
 def test_telegram_trim() -> None:
