@@ -8,7 +8,8 @@ same error wording, and the renderer can check its own output:
   [expandable] tg-emoji emoji-id tg-time``; tag names are case-insensitive, attribute names are not;
   unknown attributes, with or without a value, are ignored; any other tag is ``Unsupported start tag "x"``.
 - entities: ``&lt; &gt; &amp; &quot;`` and numeric ``&#N;``/``&#xH;`` (the ``;`` is optional); any other
-  ``&`` is kept literally, as Telegram does (the renderer still always escapes it).
+  ``&`` is kept literally, as Telegram does (the renderer still always escapes it); a numeric reference to a
+  surrogate makes the whole text an error.
 - ``<pre><code class="language-x">`` becomes one ``pre`` entity with ``language`` x; entities inside ``pre``
   or ``code`` are dropped, and so are blockquotes inside blockquotes, as Telegram does after parsing.
 - ``<a href>`` with an unusable URL gives no entity (not an error), like Telegram.
@@ -40,6 +41,8 @@ _SIMPLE_TAGS = {
 }
 _SUPPORTED_TAGS = frozenset({*_SIMPLE_TAGS, "a", "span", "code", "pre", "blockquote", "tg-emoji", "tg-time"})
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_DECIMAL_DIGITS = frozenset("0123456789")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _SPACES = frozenset(" \t\r\n\0\v\f")
 _ATTRIBUTE_NAME_STOPS = frozenset("=>/\"'")
 _END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
@@ -104,6 +107,7 @@ class _Parser:
         self.utf16 = 0
         self.entities: list[MessageEntity] = []
         self.stack: list[_Open] = []
+        self.decoded_surrogate = False
 
     def error(self, message: str, char_index: int | None) -> HtmlParseError:
         if char_index is None:
@@ -123,6 +127,7 @@ class _Parser:
             if ch == "&":
                 decoded, after = _decode_entity(text, i)
                 if decoded is not None:
+                    self.decoded_surrogate = self.decoded_surrogate or _is_surrogate(decoded)
                     self.emit(decoded)
                     i = after
                     continue
@@ -133,6 +138,13 @@ class _Parser:
             i = self.end_tag(i) if text[i + 1] == "/" else self.start_tag(i)
         if self.stack:
             raise self.error(f'Can\'t find end tag corresponding to start tag "{self.stack[-1].name}"', None)
+        if self.decoded_surrogate:
+            # TDLib decodes &#xD800; into the text, then its UTF-8 check refuses it (even as half of a pair).
+            raise self.error(
+                "Text contains invalid Unicode characters after decoding HTML entities, "
+                "check for unmatched surrogate code units",
+                None,
+            )
         return "".join(self.out), _clean(self.entities)
 
     def start_tag(self, begin: int) -> int:
@@ -287,25 +299,25 @@ def _argument_for(tag: str, attribute: str, value: str, current: str) -> str:
 
 
 def _decode_entity(text: str, pos: int) -> tuple[str | None, int]:
-    """Decode the character reference at ``text[pos] == '&'``; ``(None, pos)`` when it is not one."""
+    """Decode the character reference at ``text[pos] == '&'``; ``(None, pos)`` when it is not one.
+
+    As TDLib: a numeric reference is refused when it is 0, >= 0x10FFFF, or when ``&#``, the ``x`` and the
+    digits together are 10 characters or more (so ``&#0000000065;`` stays text). Surrogates decode (to a
+    lone surrogate); the caller refuses the whole text for them."""
     end = pos + 1
-    value = 0
     if text[end] == "#":
         end += 1
-        if text[end] == "x":
+        hexadecimal = text[end] == "x"  # only a lower-case x, as TDLib
+        if hexadecimal:
             end += 1
-            while text[end] in "0123456789abcdefABCDEF" and text[end] != _END:
-                value = value * 16 + int(text[end], 16)
-                end += 1
-                if value >= 0x10FFFF:
-                    return None, pos
-        else:
-            while text[end].isascii() and text[end].isdigit():
-                value = value * 10 + int(text[end])
-                end += 1
-                if value >= 0x10FFFF:
-                    return None, pos
-        if value == 0 or 0xD800 <= value <= 0xDFFF:
+        digits_begin = end
+        digits = _HEX_DIGITS if hexadecimal else _DECIMAL_DIGITS
+        while text[end] in digits:
+            end += 1
+        if end - pos >= 10 or end == digits_begin:
+            return None, pos
+        value = int(text[digits_begin:end], 16 if hexadecimal else 10)
+        if value == 0 or value >= 0x10FFFF:
             return None, pos
         decoded = chr(value)
     else:
@@ -318,6 +330,10 @@ def _decode_entity(text: str, pos: int) -> tuple[str | None, int]:
     if text[end] == ";":
         end += 1
     return decoded, end
+
+
+def _is_surrogate(ch: str) -> bool:
+    return 0xD800 <= ord(ch) <= 0xDFFF
 
 
 def _usable_url(url: str) -> bool:

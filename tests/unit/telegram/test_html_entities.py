@@ -50,7 +50,23 @@ def test_character_references() -> None:
     assert plain_text_of("&#60;&#x3C;&#x1F600;") == "<<😀"
     assert plain_text_of("&amp &lt") == "& <"  # the semicolon is optional, as in Telegram
     # Not references: kept literally, as Telegram does.
-    assert plain_text_of("&copy; & &#0; &#xD800; &#1114111; AT&T") == "&copy; & &#0; &#xD800; &#1114111; AT&T"
+    # td/telegram/MessageEntity.cpp, decode_html_entity: 0, >= 0x10FFFF, a capital X, no digits, or 10+
+    # characters from "&" to the last digit make no reference; names are lt/gt/amp/quot, case-sensitive.
+    kept = "&copy; &LT; & &#0; &#1114111; &#x10FFFF; &#X41; &#; &#x; &#0000000065; &#x0000041; AT&T"
+    assert plain_text_of(kept) == kept
+    assert plain_text_of("&#000065;&#x00041;&#x10FFFE") == "AA\U0010fffe"  # 9 characters are still fine
+
+
+@pytest.mark.parametrize("html", ["&#xD800;", "a&#55296;b", "&#xD83D;&#xDE00;", "<b>&#xDFFF;</b>"])
+def test_surrogate_references_make_the_text_invalid(html: str) -> None:
+    # parse_html decodes them, then its final check_utf8 (tdutils/td/utils/utf8.cpp) refuses any surrogate.
+    with pytest.raises(HtmlParseError) as info:
+        parse_html(html)
+    assert info.value.message == (
+        "Text contains invalid Unicode characters after decoding HTML entities, "
+        "check for unmatched surrogate code units"
+    )
+    assert info.value.byte_offset is None
 
 
 def test_links() -> None:
