@@ -40,10 +40,11 @@ _SIMPLE_TAGS = {
     "tg-spoiler": "spoiler",
 }
 _SUPPORTED_TAGS = frozenset({*_SIMPLE_TAGS, "a", "span", "code", "pre", "blockquote", "tg-emoji", "tg-time"})
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _DECIMAL_DIGITS = frozenset("0123456789")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_SPACES = frozenset(" \t\r\n\0\v\f")
+_SPACES = frozenset(" \t\r\n\0\v")  # TDLib's is_space: no form feed
 _ATTRIBUTE_NAME_STOPS = frozenset("=>/\"'")
 _END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
 _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
@@ -154,7 +155,7 @@ class _Parser:
             i += 1
         if text[i] == _END:
             raise self.error("Unclosed start tag", begin)
-        name = text[begin + 1 : i].lower()
+        name = _ascii_lower(text[begin + 1 : i])
         if name not in _SUPPORTED_TAGS:
             raise self.error(f'Unsupported start tag "{name}"', begin)
         unclosed = f'Unclosed start tag "{name}"'
@@ -232,7 +233,7 @@ class _Parser:
         i = begin + 2
         while text[i] not in _SPACES and text[i] != ">":
             i += 1
-        end_name = text[begin + 2 : i].lower()
+        end_name = _ascii_lower(text[begin + 2 : i])
         i = self.skip_spaces(i)
         if text[i] != ">":
             raise self.error("Unclosed end tag", begin)
@@ -330,6 +331,11 @@ def _decode_entity(text: str, pos: int) -> tuple[str | None, int]:
     if text[end] == ";":
         end += 1
     return decoded, end
+
+
+def _ascii_lower(name: str) -> str:
+    """TDLib lowers tag names byte by byte, so only A-Z change (``str.lower`` would turn "İ" into two)."""
+    return name.translate(_ASCII_LOWER)
 
 
 def _is_surrogate(ch: str) -> bool:

@@ -124,6 +124,10 @@ def test_empty_entities_are_dropped_and_unknown_attributes_ignored() -> None:
         ("x<", "Unclosed start tag at byte offset 1", 1),
         ('<a href="x', "Unclosed start tag at byte offset 0", 0),
         ("a</b>", "Unexpected end tag at byte offset 1", 1),
+        # TDLib's is_space has no form feed, and to_lower only changes A-Z (tdutils/td/utils/misc.h).
+        ("<b\f>x</b>", 'Unsupported start tag "b\f" at byte offset 0', 0),
+        ("<Bİ>x", 'Unsupported start tag "bİ" at byte offset 0', 0),
+        ("<b>x</b\f>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</b\f>"', 4),
         ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"', 4),
         ("<b>x</b", "Unclosed end tag at byte offset 4", 4),
         ("<b>x", 'Can\'t find end tag corresponding to start tag "b"', None),
