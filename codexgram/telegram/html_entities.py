@@ -47,6 +47,8 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _SPACES = frozenset(" \t\r\n\0\v")  # TDLib's is_space: no form feed
 _ATTRIBUTE_NAME_STOPS = frozenset("=>/\"'")
 _END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
+_CANONICAL_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+_DATE_FORMAT_LETTERS = frozenset("tTdDwW")
 _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _ALLOWED_SCHEMES = frozenset({"http", "https", "tg", "ton", "ftp", "mailto"})
 _TELEGRAM_TRIM = " \t\r\n\v\f\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
@@ -85,11 +87,12 @@ def plain_text_of(html: str) -> str:
 
 
 class _Open:
-    __slots__ = ("argument", "name", "offset", "start_char")
+    __slots__ = ("argument", "date", "name", "offset", "start_char")
 
-    def __init__(self, name: str, argument: str, offset: int, start_char: int) -> None:
+    def __init__(self, name: str, argument: str, date: int, offset: int, start_char: int) -> None:
         self.name = name
         self.argument = argument
+        self.date = date  # tg-time's unix attribute
         self.offset = offset  # UTF-16 offset in the output
         self.start_char = start_char  # index in the output list, for <a> without href
 
@@ -160,6 +163,7 @@ class _Parser:
             raise self.error(f'Unsupported start tag "{name}"', begin)
         unclosed = f'Unclosed start tag "{name}"'
         argument = ""
+        date = 0
         while text[i] != ">":
             i = self.skip_spaces(i)
             if text[i] == ">":
@@ -186,12 +190,14 @@ class _Parser:
             if text[i] == _END:
                 # TDLib names no tag here, unlike the two cases above.
                 raise self.error("Unclosed start tag", begin)
-            argument = _argument_for(name, attribute, value, argument)
+            if name == "tg-time" and attribute == "unix":
+                date = _lenient_int32(value)
+            else:
+                argument = _argument_for(name, attribute, value, argument)
         if name == "span" and argument != "spoiler":
             raise self.error('Tag "span" must have class "tg-spoiler"', begin)
-        if name == "tg-emoji" and not _is_custom_emoji_id(argument):
-            raise self.error("Invalid custom emoji identifier specified", None)
-        self.stack.append(_Open(name, argument, self.utf16, len(self.out)))
+        # tg-emoji's id and tg-time's format are checked only when a non-empty entity closes, as TDLib does.
+        self.stack.append(_Open(name, argument, date, self.utf16, len(self.out)))
         return i + 1
 
     def skip_spaces(self, i: int) -> int:
@@ -276,11 +282,16 @@ class _Parser:
             kind = "expandable_blockquote" if top.argument else "blockquote"
             self.entities.append(MessageEntity(type=kind, offset=offset, length=length))
         elif name == "tg-emoji":
+            if not _is_custom_emoji_id(top.argument):
+                raise self.error("Invalid custom emoji identifier specified", None)
             self.entities.append(
                 MessageEntity(type="custom_emoji", offset=offset, length=length, custom_emoji_id=top.argument)
             )
         elif name == "tg-time":
-            self.entities.append(MessageEntity(type="date_time", offset=offset, length=length))
+            if top.argument not in ("r", "R") and not set(top.argument) <= _DATE_FORMAT_LETTERS:
+                raise self.error("Invalid date format used", None)
+            if top.date > 0:  # no entity (and no error) for a missing or non-positive unix time
+                self.entities.append(MessageEntity(type="date_time", offset=offset, length=length))
 
 
 def _argument_for(tag: str, attribute: str, value: str, current: str) -> str:
@@ -294,7 +305,7 @@ def _argument_for(tag: str, attribute: str, value: str, current: str) -> str:
         return value
     if tag == "blockquote" and attribute == "expandable":
         return "1"  # whatever its value, even expandable="false"
-    if tag == "tg-time" and attribute == "unix":
+    if tag == "tg-time" and attribute == "format":
         return value
     return current
 
@@ -352,7 +363,21 @@ def _usable_url(url: str) -> bool:
 
 
 def _is_custom_emoji_id(value: str) -> bool:
-    return value.isascii() and value.isdigit() and int(value) != 0
+    """TDLib's ``to_integer_safe<int64>``: a canonical decimal int64 (no "+", no leading zeros), not 0."""
+    if not _CANONICAL_INTEGER.fullmatch(value):
+        return False
+    number = int(value)
+    return number != 0 and -(2**63) <= number < 2**63
+
+
+def _lenient_int32(value: str) -> int:
+    """TDLib's ``to_integer<int32>``: an optional "-" and the leading digits, wrapping like C; junk after
+    them is ignored and no digits give 0."""
+    negative = value.startswith("-")
+    digits = re.match(r"[0-9]*", value[1:] if negative else value)
+    magnitude = int(digits.group(0) or "0") % 2**32 if digits else 0
+    signed = -magnitude if negative else magnitude
+    return (signed + 2**31) % 2**32 - 2**31
 
 
 def _clean(entities: list[MessageEntity]) -> list[MessageEntity]:

@@ -168,6 +168,38 @@ def test_attributes_follow_tdlib() -> None:
         parse_html('<tg-emoji EMOJI-ID="5368324170671202286">👍</tg-emoji>')
 
 
+def test_custom_emoji_id_is_checked_as_tdlib_does() -> None:
+    # td/telegram/MessageEntity.cpp, parse_html: the id is checked when a non-empty tg-emoji closes, with
+    # to_integer_safe<int64> (tdutils/td/utils/misc.h): canonical decimal int64, not 0; negative ids pass.
+    assert parse_html('<tg-emoji emoji-id="x"></tg-emoji>a') == ("a", [])
+    assert parse_html('<tg-emoji emoji-id="-5">e</tg-emoji>')[1] == [
+        entity("custom_emoji", 0, 1, custom_emoji_id="-5")
+    ]
+    for bad in ["007", "+5", "0", "-0", "", "9223372036854775808"]:
+        with pytest.raises(HtmlParseError, match=r"^Invalid custom emoji identifier specified$"):
+            parse_html(f'<tg-emoji emoji-id="{bad}">e</tg-emoji>')
+    # Checked at the end tag, so an earlier-closing error wins over the start tag's bad id.
+    with pytest.raises(HtmlParseError, match=r"^Unsupported start tag"):
+        parse_html('<tg-emoji emoji-id="x">e<x></tg-emoji>')
+    assert parse_html('<tg-emoji emoji-id="9223372036854775807">e</tg-emoji>')[1][0].custom_emoji_id == (
+        "9223372036854775807"
+    )
+
+
+def test_tg_time_as_tdlib() -> None:
+    # parse_html + FormattedDate::get_date_flags: an entity only for unix > 0; format must be r, R or
+    # letters of tTdDwW, else "Invalid date format used" (checked only for a non-empty tag).
+    assert parse_html('<tg-time unix="1700000000" format="wDT">t</tg-time>')[1] == [entity("date_time", 0, 1)]
+    assert parse_html("<tg-time unix=1700000000>t</tg-time>")[1] == [entity("date_time", 0, 1)]
+    assert parse_html("<tg-time>t</tg-time>") == ("t", [])
+    assert parse_html('<tg-time unix="-5">t</tg-time>') == ("t", [])
+    assert parse_html('<tg-time unix="4294967295">t</tg-time>') == ("t", [])  # wraps to -1, as in C
+    assert parse_html('<tg-time unix="17x">t</tg-time>')[1] == [entity("date_time", 0, 1)]  # leading digits
+    assert parse_html('<tg-time unix="1" format="x"></tg-time>') == ("", [])
+    with pytest.raises(HtmlParseError, match=r"^Invalid date format used$"):
+        parse_html('<tg-time unix="1" format="tx">t</tg-time>')
+
+
 def test_telegram_trim() -> None:
     assert telegram_trim("\n  hello \n\n") == "hello"
     assert telegram_trim("\u00a0x\u200b") == "x"
