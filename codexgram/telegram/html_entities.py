@@ -49,6 +49,21 @@ _ATTRIBUTE_NAME_STOPS = frozenset("=>/\"'")
 _END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
 _CANONICAL_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _DATE_FORMAT_LETTERS = frozenset("tTdDwW")
+_TYPE_PRIORITY = {
+    "bold": 90,
+    "italic": 91,
+    "code": 20,
+    "pre": 11,
+    "text_link": 49,
+    "text_mention": 49,
+    "underline": 92,
+    "strikethrough": 93,
+    "blockquote": 0,
+    "spoiler": 94,
+    "custom_emoji": 99,
+    "expandable_blockquote": 0,
+    "date_time": 30,
+}
 _URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _ALLOWED_SCHEMES = frozenset({"http", "https", "tg", "ton", "ftp", "mailto"})
 _TELEGRAM_TRIM = " \t\r\n\v\f\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
@@ -265,19 +280,28 @@ class _Parser:
             url = top.argument or "".join(self.out[top.start_char :])
             if _usable_url(url):
                 self.entities.append(MessageEntity(type="text_link", offset=offset, length=length, url=url))
-        elif name == "code":
-            self.entities.append(
-                MessageEntity(type="code", offset=offset, length=length, language=top.argument or None)
-            )
-        elif name == "pre":
+        elif name in ("code", "pre"):
+            # TDLib merges a code and a pre on the same range into one pre with a language only when the
+            # code has one, whichever of them is the outer tag; otherwise both stay (and sorting puts the
+            # pre outside, so the code is dropped by _clean).
             last = self.entities[-1] if self.entities else None
-            if last is not None and last.type == "code" and (last.offset, last.length) == (offset, length):
-                # <pre><code class="language-x">...</code></pre>: one pre entity carrying the language
+            if last is None or (last.offset, last.length) != (offset, length):
+                last = None
+            if name == "pre" and last is not None and last.type == "code" and last.language:
+                merged_language: str | None = last.language
+            elif name == "code" and last is not None and last.type == "pre" and not last.language:
+                merged_language = top.argument or None
+            else:
+                merged_language = None
+            if merged_language:
                 self.entities[-1] = MessageEntity(
-                    type="pre", offset=offset, length=length, language=last.language
+                    type="pre", offset=offset, length=length, language=merged_language
                 )
             else:
-                self.entities.append(MessageEntity(type="pre", offset=offset, length=length))
+                language = (top.argument or None) if name == "code" else None
+                self.entities.append(
+                    MessageEntity(type=name, offset=offset, length=length, language=language)
+                )
         elif name == "blockquote":
             kind = "expandable_blockquote" if top.argument else "blockquote"
             self.entities.append(MessageEntity(type=kind, offset=offset, length=length))
@@ -380,15 +404,22 @@ def _lenient_int32(value: str) -> int:
     return (signed + 2**31) % 2**32 - 2**31
 
 
+def _type_priority(entity: MessageEntity) -> int:
+    """MessageEntity::get_type_priority in TDLib: the lower sorts first (outside) on equal ranges."""
+    if entity.type == "pre" and entity.language:
+        return 10  # PreCode
+    return _TYPE_PRIORITY.get(entity.type, 50)
+
+
 def _clean(entities: list[MessageEntity]) -> list[MessageEntity]:
     """Sort (offset, then outer first) and drop what Telegram drops: entities inside code/pre, and blockquotes
     inside blockquotes."""
-    # Entities are recorded as their end tags close, so on equal ranges the later one is the outer one.
-    ordered = sorted(enumerate(entities), key=lambda pair: (pair[1].offset, -pair[1].length, -pair[0]))
+    # On equal ranges TDLib's MessageEntity::operator< orders by type priority, not by tag nesting.
+    ordered = sorted(entities, key=lambda e: (e.offset, -e.length, _type_priority(e)))
     kept: list[MessageEntity] = []
     # Tags nest, so the kept entities that contain the current one are exactly those still on this stack.
     enclosing: list[MessageEntity] = []
-    for _, entity in ordered:
+    for entity in ordered:
         while enclosing and enclosing[-1].offset + enclosing[-1].length <= entity.offset:
             enclosing.pop()
         if entity.type == "code" and entity.language is not None:

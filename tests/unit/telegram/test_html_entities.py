@@ -91,7 +91,25 @@ def test_pre_code_language_and_code_contents_are_plain() -> None:
     assert entities == [entity("pre", 0, 15, language="python")]
     assert parse_html("<pre>x</pre>")[1] == [entity("pre", 0, 1)]
     assert parse_html('<code class="language-py">x</code>')[1] == [entity("code", 0, 1)]
-    assert parse_html("<b><code>c</code></b>")[1] == [entity("bold", 0, 1), entity("code", 0, 1)]
+    # Same range: code sorts outside bold (type priority 20 < 90), and nothing survives inside a code.
+    assert parse_html("<b><code>c</code></b>")[1] == [entity("code", 0, 1)]
+    # td/telegram/MessageEntity.cpp, parse_html: a language on either tag of a same-range pair makes a pre
+    # with that language; without one both stay, and the pre sorts outside (type priority) so the code,
+    # being inside a pre, is dropped.
+    code_outside = parse_html('<code class="language-go"><pre>x</pre></code>')[1]
+    assert code_outside == [entity("pre", 0, 1, language="go")]
+    assert parse_html("<code><pre>x</pre></code>")[1] == [entity("pre", 0, 1)]
+    assert parse_html("<pre><code>x</code></pre>")[1] == [entity("pre", 0, 1)]
+
+
+def test_equal_ranges_sort_by_tdlib_type_priority() -> None:
+    # MessageEntity::operator< (td/telegram/MessageEntity.h): offset, longer first, then get_type_priority,
+    # whatever the tag nesting was.
+    expected = [entity("bold", 0, 1), entity("italic", 0, 1), entity("spoiler", 0, 1)]
+    assert parse_html("<tg-spoiler><i><b>x</b></i></tg-spoiler>")[1] == expected
+    assert parse_html("<b><i><tg-spoiler>x</tg-spoiler></i></b>")[1] == expected
+    quoted = [entity("blockquote", 0, 1), entity("bold", 0, 1)]
+    assert parse_html("<b><blockquote>q</blockquote></b>")[1] == quoted
 
 
 def test_blockquotes() -> None:
