@@ -12,7 +12,8 @@ same error wording, and the renderer can check its own output:
   surrogate makes the whole text an error.
 - ``<pre><code class="language-x">`` becomes one ``pre`` entity with ``language`` x; entities inside ``pre``
   or ``code`` are dropped, and so are blockquotes inside blockquotes, as Telegram does after parsing.
-- ``<a href>`` with an unusable URL gives no entity (not an error), like Telegram.
+- ``<a href>`` keeps the URL as Telegram rewrites it, and gives no entity (not an error) for a URL Telegram
+  drops (:mod:`codexgram.telegram.telegram_links`).
 - offsets and lengths are in UTF-16 code units (:func:`utf16_len`); byte offsets in errors are UTF-8 bytes.
 
 Telegram also trims leading and trailing whitespace of a message after parsing (:func:`telegram_trim`);
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from codexgram.telegram.telegram_links import checked_link
 from codexgram.telegram.types import MessageEntity
 
 __all__ = ["HtmlParseError", "parse_html", "plain_text_of", "telegram_trim", "utf16_len"]
@@ -64,8 +66,6 @@ _TYPE_PRIORITY = {
     "expandable_blockquote": 0,
     "date_time": 30,
 }
-_URL_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-_ALLOWED_SCHEMES = frozenset({"http", "https", "tg", "ton", "ftp", "mailto"})
 _TELEGRAM_TRIM = " \t\r\n\v\f\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
 
 
@@ -277,8 +277,8 @@ class _Parser:
         if simple is not None or name == "span":
             self.entities.append(MessageEntity(type=simple or "spoiler", offset=offset, length=length))
         elif name == "a":
-            url = top.argument or "".join(self.out[top.start_char :])
-            if _usable_url(url):
+            url = checked_link(top.argument or "".join(self.out[top.start_char :]))
+            if url is not None:
                 self.entities.append(MessageEntity(type="text_link", offset=offset, length=length, url=url))
         elif name in ("code", "pre"):
             # TDLib merges a code and a pre on the same range into one pre with a language only when the
@@ -375,15 +375,6 @@ def _ascii_lower(name: str) -> str:
 
 def _is_surrogate(ch: str) -> bool:
     return 0xD800 <= ord(ch) <= 0xDFFF
-
-
-def _usable_url(url: str) -> bool:
-    url = url.strip()
-    if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        return False
-    scheme = _URL_SCHEME.match(url)
-    # No scheme: Telegram assumes http:// for something that looks like a host.
-    return scheme.group(1).lower() in _ALLOWED_SCHEMES if scheme else "." in url.split("/", 1)[0]
 
 
 def _is_custom_emoji_id(value: str) -> bool:

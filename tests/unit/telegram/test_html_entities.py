@@ -76,13 +76,46 @@ def test_links() -> None:
     assert text == "here t"
     assert entities == [
         entity("text_link", 0, 4, url='https://e.org/?a=1&b="2"'),
-        entity("text_link", 5, 1, url="tg://resolve"),
+        entity("text_link", 5, 1, url="tg://resolve/"),  # TDLib's tg:// rewrite keeps the "/" path
     ]
     # An unusable URL gives no entity, and is not an error.
     assert parse_html('<a href="javascript:alert(1)">x</a>') == ("x", [])
     assert parse_html("<a>https://example.org</a>")[1] == [
-        entity("text_link", 0, 19, url="https://example.org")
+        entity("text_link", 0, 19, url="https://example.org/")
     ]
+
+
+@pytest.mark.parametrize(
+    ("href", "url"),
+    [
+        # td/telegram/LinkManager.cpp check_link_impl + tdutils/td/utils/HttpUrl.cpp parse_url/get_url.
+        ("HTTPS://Example.ORG", "https://example.org/"),
+        ("example.org/a b", "http://example.org/a%20b"),
+        ("http://e.org:0080/x?y#z", "http://e.org:80/x?y#z"),
+        ("tg:resolve?domain=x", "tg://resolve?domain=x"),
+        ("TG://resolve/?domain=x", "tg://resolve?domain=x"),
+        ("ton://site", "ton://site/"),
+        ("tonsite://a.ton", "tonsite://a.ton/"),
+        ("mailto:a@b.org", "http://mailto:a@b.org/"),  # read as user info "mailto:a", as TDLib does
+        ("http://[::1]/", "http://[::1]/"),
+        ("https://пример.рф", "https://пример.рф/"),
+        ("localhost", None),
+        ("ftp://e.org", None),
+        ("javascript:alert(1)", None),
+        ("http://e.org:70000/", None),
+        ("http://e.org:/", None),
+        (" https://e.org", None),
+        ("https://e.o%rg", None),
+        ("https://e.org\\x", None),
+        ("tg://user:1@resolve", None),
+        ("tg://re.solve", None),
+        ("tg:http://resolve", None),
+        ("https://[zz]/", None),
+    ],
+)
+def test_link_urls_as_telegram_keeps_them(href: str, url: str | None) -> None:
+    expected = [entity("text_link", 0, 1, url=url)] if url is not None else []
+    assert parse_html(f'<a href="{href}">x</a>') == ("x", expected)
 
 
 def test_pre_code_language_and_code_contents_are_plain() -> None:
