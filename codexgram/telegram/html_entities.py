@@ -10,8 +10,9 @@ same error wording, and the renderer can check its own output:
 - entities: ``&lt; &gt; &amp; &quot;`` and numeric ``&#N;``/``&#xH;`` (the ``;`` is optional); any other
   ``&`` is kept literally, as Telegram does (the renderer still always escapes it); a numeric reference to a
   surrogate makes the whole text an error.
-- ``<pre><code class="language-x">`` becomes one ``pre`` entity with ``language`` x; entities inside ``pre``
-  or ``code`` are dropped, and so are blockquotes inside blockquotes, as Telegram does after parsing.
+- ``<pre><code class="language-x">`` becomes one ``pre`` entity with ``language`` x; then the entities are
+  tidied as Telegram does after parsing (:func:`codexgram.telegram.entity_fixing.fix_entities`: nothing
+  inside code or pre, bold and the like split around links and code, no nested blockquotes).
 - ``<a href>`` keeps the URL as Telegram rewrites it, and gives no entity (not an error) for a URL Telegram
   drops (:mod:`codexgram.telegram.telegram_links`).
 - offsets and lengths are in UTF-16 code units (:func:`utf16_len`); byte offsets in errors are UTF-8 bytes.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from codexgram.telegram.entity_fixing import fix_entities
 from codexgram.telegram.telegram_links import checked_link
 from codexgram.telegram.types import MessageEntity
 
@@ -51,21 +53,6 @@ _ATTRIBUTE_NAME_STOPS = frozenset("=>/\"'")
 _END = "\0"  # TDLib scans a NUL-terminated buffer; the sentinel makes "end of text" a space, like there
 _CANONICAL_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _DATE_FORMAT_LETTERS = frozenset("tTdDwW")
-_TYPE_PRIORITY = {
-    "bold": 90,
-    "italic": 91,
-    "code": 20,
-    "pre": 11,
-    "text_link": 49,
-    "text_mention": 49,
-    "underline": 92,
-    "strikethrough": 93,
-    "blockquote": 0,
-    "spoiler": 94,
-    "custom_emoji": 99,
-    "expandable_blockquote": 0,
-    "date_time": 30,
-}
 _TELEGRAM_TRIM = " \t\r\n\v\f\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
 
 
@@ -164,7 +151,7 @@ class _Parser:
                 "check for unmatched surrogate code units",
                 None,
             )
-        return "".join(self.out), _clean(self.entities)
+        return "".join(self.out), _finish(self.entities)
 
     def start_tag(self, begin: int) -> int:
         text = self.text
@@ -283,7 +270,7 @@ class _Parser:
         elif name in ("code", "pre"):
             # TDLib merges a code and a pre on the same range into one pre with a language only when the
             # code has one, whichever of them is the outer tag; otherwise both stay (and sorting puts the
-            # pre outside, so the code is dropped by _clean).
+            # pre outside, so the code is dropped by fix_entities).
             last = self.entities[-1] if self.entities else None
             if last is None or (last.offset, last.length) != (offset, length):
                 last = None
@@ -395,31 +382,10 @@ def _lenient_int32(value: str) -> int:
     return (signed + 2**31) % 2**32 - 2**31
 
 
-def _type_priority(entity: MessageEntity) -> int:
-    """MessageEntity::get_type_priority in TDLib: the lower sorts first (outside) on equal ranges."""
-    if entity.type == "pre" and entity.language:
-        return 10  # PreCode
-    return _TYPE_PRIORITY.get(entity.type, 50)
-
-
-def _clean(entities: list[MessageEntity]) -> list[MessageEntity]:
-    """Sort (offset, then outer first) and drop what Telegram drops: entities inside code/pre, and blockquotes
-    inside blockquotes."""
-    # On equal ranges TDLib's MessageEntity::operator< orders by type priority, not by tag nesting.
-    ordered = sorted(entities, key=lambda e: (e.offset, -e.length, _type_priority(e)))
-    kept: list[MessageEntity] = []
-    # Tags nest, so the kept entities that contain the current one are exactly those still on this stack.
-    enclosing: list[MessageEntity] = []
-    for entity in ordered:
-        while enclosing and enclosing[-1].offset + enclosing[-1].length <= entity.offset:
-            enclosing.pop()
-        if entity.type == "code" and entity.language is not None:
-            # A language only counts on <pre><code>; a lone <code class="language-x"> is plain code.
-            entity = MessageEntity(type="code", offset=entity.offset, length=entity.length)
-        if any(k.type in ("code", "pre") for k in enclosing):
-            continue
-        if "blockquote" in entity.type and any("blockquote" in k.type for k in enclosing):
-            continue
-        kept.append(entity)
-        enclosing.append(entity)
-    return kept
+def _finish(entities: list[MessageEntity]) -> list[MessageEntity]:
+    """TDLib drops the language of a lone code (only a pre carries one), then Telegram tidies the entities."""
+    plain_code = [
+        MessageEntity(type="code", offset=e.offset, length=e.length) if e.type == "code" else e
+        for e in entities
+    ]
+    return fix_entities(plain_code)

@@ -27,22 +27,54 @@ def test_utf16_len_counts_astral_characters_twice() -> None:
 
 
 def test_all_simple_tags_and_aliases() -> None:
-    text, entities = parse_html(
-        "<b>b</b><strong>B</strong><i>i</i><em>I</em><u>u</u><ins>U</ins><s>s</s><strike>S</strike>"
-        '<del>d</del><tg-spoiler>p</tg-spoiler><span class="tg-spoiler">P</span>'
+    html = (
+        "<b>b</b> <strong>B</strong> <i>i</i> <em>I</em> <u>u</u> <ins>U</ins> <s>s</s> <strike>S</strike> "
+        '<del>d</del> <tg-spoiler>p</tg-spoiler> <span class="tg-spoiler">P</span>'
     )
-    assert text == "bBiIuUsSdpP"
+    text, entities = parse_html(html)
+    assert text == "b B i I u U s S d p P"
     assert [e.type for e in entities] == [
         "bold", "bold", "italic", "italic", "underline", "underline",
         "strikethrough", "strikethrough", "strikethrough", "spoiler", "spoiler",
     ]  # fmt: skip
-    assert [e.offset for e in entities] == list(range(11))
+    assert [e.offset for e in entities] == list(range(0, 22, 2))
+    # Touching entities of one type are merged (TDLib fix_entities -> split_entities).
+    assert parse_html("<b>b</b><strong>B</strong><i>i</i>")[1] == [
+        entity("bold", 0, 2),
+        entity("italic", 2, 1),
+    ]
 
 
 def test_nested_entities_have_utf16_offsets() -> None:
     text, entities = parse_html("😀 <b>x<i>😀y</i></b>")
     assert text == "😀 x😀y"
-    assert entities == [entity("bold", 3, 4), entity("italic", 4, 3)]
+    # TDLib's split_entities cuts the bold where the italic starts.
+    assert entities == [entity("bold", 3, 1), entity("bold", 4, 3), entity("italic", 4, 3)]
+
+
+def test_entities_are_tidied_as_tdlib_fix_entities_does() -> None:
+    # td/telegram/MessageEntity.cpp, fix_entities: splittable entities are cut around continuous ones and
+    # dropped inside code/pre; continuous entities never nest (the one sorting first stays).
+    link = "https://e.org/"
+    assert parse_html(f'<b>a<a href="{link}">l</a>c</b>')[1] == [
+        entity("bold", 0, 1),
+        entity("text_link", 1, 1, url=link),
+        entity("bold", 1, 1),
+        entity("bold", 2, 1),
+    ]
+    assert parse_html("<b>a<code>c</code>d</b>")[1] == [
+        entity("bold", 0, 1),
+        entity("code", 1, 1),
+        entity("bold", 2, 1),
+    ]
+    assert parse_html(f'<a href="{link}">a<code>c</code></a>')[1] == [entity("text_link", 0, 2, url=link)]
+    assert parse_html(f'<code>a<a href="{link}">l</a></code>')[1] == [entity("code", 0, 2)]
+    # A continuous entity reaching out of a blockquote goes; one inside stays.
+    assert parse_html("<code>a<blockquote>q</blockquote></code>")[1] == [entity("blockquote", 1, 1)]
+    assert parse_html("<blockquote>a<code>c</code></blockquote>")[1] == [
+        entity("blockquote", 0, 2),
+        entity("code", 1, 1),
+    ]
 
 
 def test_character_references() -> None:
