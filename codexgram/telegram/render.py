@@ -9,8 +9,9 @@ Rendering rules, all output built from escaped text and the tags Telegram allows
 - lists -> lines starting with ``• `` or ``1. ``, nested lists indented by the marker's width (code blocks
   inside list items are not indented, so code stays as written);
 - blockquotes -> ``<blockquote>`` (a quote inside a quote keeps its text; Telegram cannot nest them);
-- links -> ``<a href>`` only for http(s), tg and mailto URLs, otherwise just their text; images -> a link
-  to the image with its alt text;
+- links -> ``<a href>`` only for http(s) and tg URLs, otherwise just their text (a ``mailto:`` link
+  shows its address after the text: Telegram would read ``mailto:x@y`` as ``http://`` with user info);
+  images -> a link to the image with its alt text;
 - tables -> preformatted, column-aligned text;
 - raw HTML in the Markdown is shown as text, escaped, never passed through.
 
@@ -47,7 +48,8 @@ DEFAULT_MAX_CHUNKS = 5
 #: Visible characters of the preview sent with a document.
 PREVIEW_LIMIT = 1000
 
-_LINK_SCHEMES = ("http://", "https://", "tg://", "mailto:")
+_LINK_SCHEMES = ("http://", "https://", "tg://")
+_MAILTO = "mailto:"
 _LANGUAGE = re.compile(r"^[A-Za-z0-9_+#.-]{1,32}$")
 _TAG = re.compile(r"<[^>]*>")
 
@@ -253,6 +255,9 @@ def _inline(node: SyntaxTreeNode, *, in_link: bool = False) -> str:
 
 
 def _link(url: str, inner: str) -> str:
+    if url.lower().startswith(_MAILTO):
+        address = escape(url[len(_MAILTO) :])
+        return address if inner in ("", address, escape(url)) else f"{inner} ({address})"
     if not url.lower().startswith(_LINK_SCHEMES) or not inner:
         return inner or escape(url)
     return f'<a href="{_escape_attribute(url)}">{inner}</a>'

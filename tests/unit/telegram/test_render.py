@@ -49,7 +49,9 @@ def test_links_only_for_safe_schemes() -> None:
         == '<a href="https://e.org/?q=1&amp;r=%222%22">a</a>'
     )
     assert markdown_to_html("[a](tg://resolve?domain=x)") == '<a href="tg://resolve?domain=x">a</a>'
-    assert markdown_to_html("[mail](mailto:a@b.c)") == '<a href="mailto:a@b.c">mail</a>'
+    # Telegram reads href="mailto:a@b.c" as http:// with user info "mailto:a": show the address instead.
+    assert markdown_to_html("[mail](mailto:a@b.c)") == "mail (a@b.c)"
+    assert markdown_to_html("<mailto:a@b.c>") == "a@b.c"
     assert markdown_to_html("[a](/relative) [b](ftp://x)") == "a b"
     assert markdown_to_html("![a cat](https://e.org/cat.png)") == '<a href="https://e.org/cat.png">a cat</a>'
     # Links do not nest in Telegram: an image inside a link gives its alt text.
