@@ -76,6 +76,9 @@ __all__ = ["CodexLink", "FrameRecorder", "LinkSettings", "codex_link_actor"]
 
 log = logging.getLogger(__name__)
 
+# The close reason when the link itself closes the connection (it is being stopped).
+CLOSED_BY_LINK = "the link closed the connection"
+
 R = TypeVar("R")
 
 OVERLOADED_CODE = -32001
@@ -325,7 +328,7 @@ class CodexLink:
                     await connection.closed.wait()
                 finally:
                     if connection is not None:
-                        connection.mark_closed("the link closed the connection")
+                        connection.mark_closed(CLOSED_BY_LINK)
                     with trio.CancelScope(shield=True), trio.move_on_after(self.settings.close_timeout):
                         if ws is not None:
                             await ws.aclose()
@@ -352,7 +355,9 @@ class CodexLink:
             self._connection = None
             self._connected_event = trio.Event()
         reason = f"Codex unavailable: {self.last_disconnect_reason}"
-        log.warning("codex link: disconnected (%s)", self.last_disconnect_reason)
+        # Our own close (shutdown, or the actor stopped) is expected; anything else is worth a warning.
+        level = logging.INFO if self.last_disconnect_reason == CLOSED_BY_LINK else logging.WARNING
+        log.log(level, "codex link: disconnected (%s)", self.last_disconnect_reason)
         for route in list(self._routes.values()):
             if not route.disconnected:
                 self._offer(route, CodexDisconnected(reason=reason))

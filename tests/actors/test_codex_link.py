@@ -836,3 +836,24 @@ async def test_subscribing_after_the_link_stopped_says_codex_is_unavailable(
     with pytest.raises(CodexUnavailable, match="link has stopped"):
         link.subscribe("thread-1", send)
     assert link.subscribed() == []
+
+
+async def test_stopping_the_link_is_not_logged_as_a_warning_but_losing_codex_is(
+    fake: FakeCodex, caplog: pytest.LogCaptureFixture, autojump_clock: trio.abc.Clock
+) -> None:
+    caplog.set_level(logging.INFO, logger="codexgram.actors.codex_link")
+    async with trio.open_nursery() as nursery:
+        link = await start_link(nursery, fake)
+        conn = await fake.next_conn()
+        await conn.handshake()
+        await link.wait_connected(TIMEOUT)
+        await conn.ws.aclose()  # Codex goes away: an operator wants to know
+        while link.connected:
+            await trio.sleep(0.01)
+        conn = await fake.next_conn()
+        await conn.handshake()
+        await link.wait_connected(TIMEOUT)
+        nursery.cancel_scope.cancel()  # the bot stops the link: expected, not a warning
+    disconnects = [r for r in caplog.records if "codex link: disconnected" in r.getMessage()]
+    assert [r.levelno for r in disconnects] == [logging.WARNING, logging.INFO]
+    assert "the link closed the connection" in disconnects[-1].getMessage()
