@@ -235,7 +235,9 @@ def _inline(node: SyntaxTreeNode, *, in_link: bool = False) -> str:
     if kind in ("softbreak", "hardbreak"):
         return "\n"
     if kind == "code_inline":
-        return f"<code>{escape(node.content)}</code>"
+        # Telegram keeps only one of a link and code that overlap (TDLib's fix_entities): inside a link's text
+        # the code is shown as plain text, so the link survives.
+        return escape(node.content) if in_link else f"<code>{escape(node.content)}</code>"
     if kind == "html_inline":
         return escape(node.content)
     nested = in_link or kind in ("link", "image")

@@ -43,6 +43,17 @@ def test_fenced_code_keeps_language_and_text() -> None:
     assert markdown_to_html('```"><b>x\ncode\n```') == "<pre><code>code</code></pre>"
 
 
+def test_code_inside_a_link_text_keeps_the_link() -> None:
+    # Telegram keeps only one of overlapping link and code entities; the link is what must not be lost.
+    for markdown, label in [("[`c`](https://e.org)", "c"), ("[see `c` here](https://e.org)", "see c here")]:
+        html = markdown_to_html(markdown)
+        plain, entities = parse_html(html)
+        assert plain == label
+        assert [(e.type, e.offset, e.length, e.url) for e in entities] == [
+            ("text_link", 0, len(label), "https://e.org/")
+        ]
+
+
 def test_links_only_for_safe_schemes() -> None:
     assert (
         markdown_to_html('[a](https://e.org/?q=1&r="2")')
