@@ -72,27 +72,36 @@ class FakeConn:
         await self.ws.aclose()
 
 
-class FreezableStream(trio.abc.Stream):
-    """The fake server's end of the stream; ``frozen`` makes it stop reading, like a hung process."""
+class PausableStream(trio.abc.Stream):
+    """A stream either side can be paused in: ``pause_receiving`` on the fake server's end makes it stop
+    reading, like a hung process; ``pause_sending`` on the link's end makes its writes block, like a server
+    that stopped reading. Until paused it passes everything straight through."""
 
     def __init__(self, inner: trio.abc.Stream) -> None:
         self.inner = inner
-        self.thawed = trio.Event()
-        self.thawed.set()
+        self.receiving = trio.Event()
+        self.receiving.set()
+        self.sending = trio.Event()
+        self.sending.set()
 
-    def freeze(self) -> None:
-        self.thawed = trio.Event()
+    def pause_receiving(self) -> None:
+        self.receiving = trio.Event()
+
+    def pause_sending(self) -> None:
+        self.sending = trio.Event()
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.sending.wait()
         await self.inner.send_all(data)
 
     async def wait_send_all_might_not_block(self) -> None:
+        await self.sending.wait()
         await self.inner.wait_send_all_might_not_block()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        await self.thawed.wait()
+        await self.receiving.wait()
         data = await self.inner.receive_some(max_bytes)
-        await self.thawed.wait()  # bytes that arrive while frozen are held back, not handled
+        await self.receiving.wait()  # bytes that arrive while paused are held back, not handled
         return data
 
     async def aclose(self) -> None:
@@ -107,16 +116,16 @@ class FakeCodex:
         self._accepted_send, self.accepted = trio.open_memory_channel[FakeConn](8)
         self.refuse = False
         self.attempts: list[float] = []
-        self.server_streams: list[FreezableStream] = []
+        self.server_streams: list[PausableStream] = []
 
     async def connector(self) -> trio.abc.Stream:
         self.attempts.append(trio.current_time())
         if self.refuse:
             raise ConnectionRefusedError("nothing listens (fake)")
         client, server = trio.testing.memory_stream_pair()
-        freezable = FreezableStream(server)
-        self.server_streams.append(freezable)
-        self._nursery.start_soon(self._accept, freezable)
+        pausable = PausableStream(server)
+        self.server_streams.append(pausable)
+        self._nursery.start_soon(self._accept, pausable)
         return client
 
     async def _accept(self, stream: trio.abc.Stream) -> None:
@@ -667,40 +676,15 @@ async def test_respond_accepts_a_protocol_object(connected: tuple[CodexLink, Fak
     assert await conn.recv() == {"id": 7, "result": {"decision": "acceptForSession"}}
 
 
-class StallableStream(trio.abc.Stream):
-    """The link's end of the stream; ``stall`` makes its writes block, like a server that stopped reading."""
-
-    def __init__(self, inner: trio.abc.Stream) -> None:
-        self.inner = inner
-        self.flowing = trio.Event()
-        self.flowing.set()
-
-    def stall(self) -> None:
-        self.flowing = trio.Event()
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.flowing.wait()
-        await self.inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.flowing.wait()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self.inner.receive_some(max_bytes)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 class StallingConnector:
-    """Connects to the fake and hands the link a :class:`StallableStream`; ``streams`` keeps them in order."""
+    """Connects to the fake and hands the link a :class:`PausableStream`; ``streams`` keeps them in order."""
 
     def __init__(self, fake: FakeCodex) -> None:
         self._fake = fake
-        self.streams: list[StallableStream] = []
+        self.streams: list[PausableStream] = []
 
     async def __call__(self) -> trio.abc.Stream:
-        self.streams.append(StallableStream(await self._fake.connector()))
+        self.streams.append(PausableStream(await self._fake.connector()))
         return self.streams[-1]
 
 
@@ -718,7 +702,7 @@ async def test_respond_gives_up_when_the_answer_cannot_be_written(
     await conn.send(approval(5, "A"))
     event = await receive(recv)
     assert isinstance(event, CodexServerRequestEvent)
-    streams[-1].stall()
+    streams[-1].pause_sending()
     started = trio.current_time()
     with (
         trio.fail_after(30),
@@ -746,7 +730,7 @@ async def test_a_handshake_whose_initialized_cannot_be_written_is_retried(
     )
     conn = await fake.next_conn()
     init = await conn.recv()
-    streams[-1].stall()  # the answer gets through; the link's "initialized" does not
+    streams[-1].pause_sending()  # the answer gets through; the link's "initialized" does not
     await conn.send({"id": init["id"], "result": {"userAgent": f"codexgram/{TESTED_CODEX_VERSION}"}})
     second = await fake.next_conn()  # the stuck attempt was given up and a new one made
     assert "could not send initialized within 4 s" in link.last_disconnect_reason
@@ -779,7 +763,7 @@ async def test_a_hung_server_is_detected_by_keepalive_pings(
         calls.start_soon(pending_call)
         await conn.recv()
         frozen_at = trio.current_time()
-        fake.server_streams[-1].freeze()
+        fake.server_streams[-1].pause_receiving()
     assert len(failures) == 1
     failed_at, message = failures[0]
     assert failed_at - frozen_at <= 2.0 + 3.0 + 0.01  # one interval plus the pong deadline, not 60 s
