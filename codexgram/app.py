@@ -26,7 +26,13 @@ from codexgram.actors.repository import Repository, repository_actor
 from codexgram.actors.runtime import Supervisor, unwrapping_single_errors
 from codexgram.codex.transport import unix_socket_connector
 from codexgram.config import Settings
-from codexgram.errors import ActorError, ConfigError, TelegramError, TelegramUnauthorized
+from codexgram.errors import (
+    ActorError,
+    CodexUnavailable,
+    ConfigError,
+    TelegramError,
+    TelegramUnauthorized,
+)
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.instance_lock import acquire_instance_lock
 
@@ -35,7 +41,9 @@ log = logging.getLogger(__name__)
 REPOSITORY: Final = "repository"
 OUTBOX: Final = "outbox"
 CODEX_LINK: Final = "codex_link"
-ESSENTIAL_ACTORS: Final = frozenset({REPOSITORY})
+# Process-wide actors nothing restarts: if one crashes (a bug), the bot stops with a non-zero exit, so a
+# process manager restarts it whole, rather than running on without its store, its Telegram output or Codex.
+ESSENTIAL_ACTORS: Final = frozenset({REPOSITORY, OUTBOX, CODEX_LINK})
 SHUTDOWN_TIMEOUT: Final = 15.0
 # How long start-up waits for the first connection to Codex before it logs that Codex is away (the link goes
 # on trying in the background either way).
@@ -78,17 +86,17 @@ async def start_actors(
             settings=LinkSettings(call_timeout=settings.codex_call_timeout),
         ),
     )
-    with trio.move_on_after(CODEX_CONNECT_GRACE):
+    try:
         await link.wait_connected(CODEX_CONNECT_GRACE)
-    if link.connected:
-        log.info("connected to codex app-server %s at %s", link.server_version, settings.codex_socket)
-    else:
+    except CodexUnavailable:
         log.warning(
             "codex app-server is not reachable at %s (%s); retrying in the background. "
             "Start it with scripts/start-codex-app-server",
             settings.codex_socket,
             link.last_disconnect_reason or "no connection yet",
         )
+    else:
+        log.info("connected to codex app-server %s at %s", link.server_version, settings.codex_socket)
 
 
 async def _check_token(client: BotApiClient) -> None:
