@@ -110,3 +110,53 @@ async def test_a_signal_during_a_slow_start_stops_the_bot(
     assert "received SIGTERM" in caplog.text
     assert "codexgram is running" not in caplog.text
     assert "stopped" in caplog.text
+
+
+@pytest.mark.parametrize("name", [app.OUTBOX, app.CODEX_LINK])
+async def test_a_crash_of_a_process_wide_actor_shuts_the_bot_down(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing restarts the outbox or the Codex link: running on without one would be a silent half-bot.
+    (Real clock: the real repository works in a thread, which a virtual clock would jump past.)"""
+
+    async def crashing_actor(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started(None)
+        await trio.sleep(0.05)
+        raise RuntimeError("a bug")
+
+    async def start_crashing(supervisor: Any, settings: Any, repository: Any, resources: Any) -> None:
+        await supervisor.start(name, crashing_actor)
+
+    monkeypatch.setattr(app, "start_actors", start_crashing)
+    settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
+    with trio.fail_after(20), pytest.raises(ActorError, match=f"the {name} actor crashed"):
+        await app.run_bot(settings)
+
+
+async def test_a_crash_of_another_actor_is_contained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One chat's crash (any non-essential actor) is logged and the bot runs on."""
+    caplog.set_level(logging.INFO)
+
+    async def crashing_actor(*, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started(None)
+        raise RuntimeError("a bug in one chat")
+
+    async def start_crashing(supervisor: Any, settings: Any, repository: Any, resources: Any) -> None:
+        await supervisor.start("chat 42", crashing_actor)
+
+    async def stop_later() -> None:
+        while "actor chat 42 crashed" not in caplog.text:
+            await trio.sleep(0.01)
+        await trio.sleep(0.2)
+        assert "shutting down" not in caplog.text  # the crash alone did not stop the bot
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(app, "start_actors", start_crashing)
+    settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stop_later)
+            await app.run_bot(settings)  # returns normally: no ActorError
+    assert "received SIGTERM" in caplog.text
