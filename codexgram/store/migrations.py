@@ -112,7 +112,59 @@ _V2_TELEGRAM: Final = Migration(
     ),
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_CORE, _V2_TELEGRAM)
+_V3_CONVERSATION: Final = Migration(
+    version=3,
+    description="the conversation: the durable inbox of updates, turns, refusal times, a session's approvals",
+    statements=(
+        # Every update the poller acknowledged, recorded before the acknowledgement (so a crash cannot lose
+        # it) and kept until its handling took effect (so a restart resumes it, and a duplicate delivery is
+        # recognised by its update id). A prompt moves new -> (waiting) -> queued -> starting -> handled.
+        """
+        CREATE TABLE inbox (
+            update_id       INTEGER PRIMARY KEY,   -- Telegram's update id
+            chat_id         INTEGER NOT NULL,
+            user_id         INTEGER,               -- the sender (NULL for channel posts)
+            kind            TEXT NOT NULL,         -- message, callback_query, edited_message, ...
+            payload         TEXT NOT NULL,         -- the update as received (JSON)
+            state           TEXT NOT NULL,         -- new, waiting, queued, starting, handled
+            thread_key      TEXT,                  -- a Codex thread id, or new:<update id> while created
+            card_message_id INTEGER,               -- the "queued" message shown for a prompt waiting its turn
+            card_token      TEXT UNIQUE,           -- the callback token of that message's buttons
+            outcome         TEXT,                  -- what handling did (e.g. 'turn <id>', 'refused')
+            received_at     REAL NOT NULL,
+            handled_at      REAL
+        ) STRICT
+        """,
+        "CREATE INDEX inbox_by_chat ON inbox(chat_id, state, update_id)",
+        "CREATE INDEX inbox_by_thread ON inbox(thread_key, state, update_id)",
+        # One row per turn the bot started or adopted; a turn's final messages are delivered exactly once:
+        # they go into the durable outbox in the same transaction that sets ``delivered``.
+        """
+        CREATE TABLE turns (
+            turn_id             TEXT PRIMARY KEY,  -- the Codex turn id
+            thread_id           TEXT NOT NULL REFERENCES threads(thread_id) ON DELETE CASCADE,
+            chat_id             INTEGER NOT NULL,
+            user_id             INTEGER,
+            update_id           INTEGER,           -- the message that started it
+            status              TEXT NOT NULL,     -- running, completed, interrupted, failed, lost
+            cancel_token        TEXT NOT NULL UNIQUE,
+            progress_message_id INTEGER,
+            sent_items          TEXT NOT NULL DEFAULT '[]',  -- JSON: item ids already in the outbox
+            tokens              INTEGER,           -- tokens the turn used, as Codex reported them
+            delivered           INTEGER NOT NULL DEFAULT 0,  -- 1 once its final messages are in the outbox
+            started_at          REAL NOT NULL,
+            finished_at         REAL
+        ) STRICT
+        """,
+        "CREATE INDEX turns_by_thread ON turns(thread_id, started_at)",
+        "CREATE INDEX turns_undelivered ON turns(delivered, thread_id)",
+        # When a user who is not allowed was last told so (the refusal is sent at most once an hour).
+        "CREATE TABLE refusals (user_id INTEGER PRIMARY KEY, last_told_at REAL NOT NULL) STRICT",
+        "ALTER TABLE sessions ADD COLUMN approval_policy TEXT",
+    ),
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_CORE, _V2_TELEGRAM, _V3_CONVERSATION)
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 

@@ -33,6 +33,7 @@ class SessionRow:
     model: str | None
     sandbox: str | None
     updated_at: float
+    approval_policy: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -84,3 +85,45 @@ class OutboxRow:
     payload: str
     created_at: float
     attempts: int
+
+
+@attrs.frozen(kw_only=True)
+class InboxRow:
+    """An update the poller acknowledged, recorded until its handling took effect (``state`` ``handled``).
+
+    States: ``new`` (not looked at yet), ``waiting`` (a prompt kept until a workspace is chosen), ``queued``
+    (a prompt assigned to ``thread_key``, waiting for its turn), ``starting`` (``turn/start`` may have been
+    sent), ``handled``."""
+
+    update_id: int
+    chat_id: int
+    user_id: int | None
+    kind: str
+    payload: str
+    state: str
+    thread_key: str | None
+    card_message_id: int | None
+    card_token: str | None
+    outcome: str | None
+    received_at: float
+    handled_at: float | None
+
+
+@attrs.frozen(kw_only=True)
+class TurnRow:
+    """A turn the bot started (or adopted after a restart). ``delivered``: its final messages are in the
+    durable outbox; ``sent_items``: the ids of the items whose messages are."""
+
+    turn_id: str
+    thread_id: str
+    chat_id: int
+    user_id: int | None
+    update_id: int | None
+    status: str
+    cancel_token: str
+    progress_message_id: int | None
+    sent_items: tuple[str, ...]
+    tokens: int | None
+    delivered: bool
+    started_at: float
+    finished_at: float | None

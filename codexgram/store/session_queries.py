@@ -25,12 +25,14 @@ def _session(row: tuple[Any, ...]) -> SessionRow:
         model=as_opt_str(row[3]),
         sandbox=as_opt_str(row[4]),
         updated_at=as_float(row[5]),
+        approval_policy=as_opt_str(row[6]),
     )
 
 
 def get_session(conn: apsw.Connection, chat_id: int) -> SessionRow | None:
     for row in conn.execute(
-        "SELECT chat_id, workspace, thread_id, model, sandbox, updated_at FROM sessions WHERE chat_id = ?",
+        "SELECT chat_id, workspace, thread_id, model, sandbox, updated_at, approval_policy FROM sessions "
+        "WHERE chat_id = ?",
         (chat_id,),
     ):
         return _session(row)
@@ -43,10 +45,11 @@ def save_session(conn: apsw.Connection, session: SessionRow) -> None:
     Error handling: ``apsw.ConstraintError`` if it names a workspace or thread that does not exist.
     """
     conn.execute(
-        "INSERT INTO sessions(chat_id, workspace, thread_id, model, sandbox, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO sessions(chat_id, workspace, thread_id, model, sandbox, updated_at, approval_policy) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(chat_id) DO UPDATE SET workspace = excluded.workspace, thread_id = excluded.thread_id, "
-        "model = excluded.model, sandbox = excluded.sandbox, updated_at = excluded.updated_at",
+        "model = excluded.model, sandbox = excluded.sandbox, updated_at = excluded.updated_at, "
+        "approval_policy = excluded.approval_policy",
         (
             session.chat_id,
             session.workspace,
@@ -54,6 +57,7 @@ def save_session(conn: apsw.Connection, session: SessionRow) -> None:
             session.model,
             session.sandbox,
             session.updated_at,
+            session.approval_policy,
         ),
     )
 
@@ -62,7 +66,8 @@ def list_sessions(conn: apsw.Connection) -> list[SessionRow]:
     return [
         _session(row)
         for row in conn.execute(
-            "SELECT chat_id, workspace, thread_id, model, sandbox, updated_at FROM sessions ORDER BY chat_id"
+            "SELECT chat_id, workspace, thread_id, model, sandbox, updated_at, approval_policy FROM sessions "
+            "ORDER BY chat_id"
         )
     ]
 
