@@ -13,6 +13,9 @@ user text contains          the model ...
                             justification), so codex asks for a command approval under ``on-request`` or
                             ``untrusted``; once the ``function_call_output`` comes back it answers
                             ``Command output: <output>``
+``[[run:CMD]]``             calls ``exec_command`` with ``CMD`` *without* asking for escalation: codex runs it in
+                            its sandbox at once (no approval under ``on-request``), then the model answers
+                            ``Command output: <output>``
 ``[[patch:NAME:CONTENT]]``  calls ``exec_command`` with an ``apply_patch`` heredoc that adds file ``NAME``
                             holding ``CONTENT`` (one line): a ``fileChange`` item, its approval and
                             ``turn/diff/updated``; then answers ``Patch result: <output>``
@@ -51,7 +54,7 @@ SLOW_DELTAS = 20
 RESPONSES_PATH = "/v1/responses"
 
 _IMAGE_TAG = re.compile(r"</?image\b[^>]*>")
-_MARKER = re.compile(r"\[\[(shell|patch|slow|fail)(?::(.*?))?\]\]", re.DOTALL)
+_MARKER = re.compile(r"\[\[(shell|run|patch|slow|fail)(?::(.*?))?\]\]", re.DOTALL)
 
 
 # --- the plan: what to answer (pure) -----------------------------------------------------------------------
@@ -154,6 +157,8 @@ def plan_reply(body: Mapping[str, Any], *, call_number: int) -> Reply:
                 "justification": f"The user asked me to run: {arg}",
             },
         )
+    if kind == "run":
+        return ToolCallReply(call_id=f"call-{call_number}", arguments={"cmd": arg, "yield_time_ms": 2000})
     name, _, content = arg.partition(":")
     patch = f"apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: {name}\n+{content}\n*** End Patch\nEOF\n"
     # No escalation request here: codex applies patches inside the workspace without asking under on-request;

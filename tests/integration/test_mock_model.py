@@ -111,6 +111,13 @@ def test_plan_patch_builds_an_apply_patch_heredoc() -> None:
     assert cmd.endswith("*** End Patch\nEOF\n")
 
 
+def test_plan_run_calls_exec_command_without_escalation() -> None:
+    reply = plan_reply(user_body("please [[run:echo hi; exit 3]] now"), call_number=2)
+    assert isinstance(reply, ToolCallReply)
+    assert reply.arguments == {"cmd": "echo hi; exit 3", "yield_time_ms": 2000}
+    assert "sandbox_permissions" not in reply.arguments
+
+
 def test_plan_uses_the_newest_user_message() -> None:
     old = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "[[fail]]"}]}
     body = user_body("second")
