@@ -53,10 +53,12 @@ from codexgram.messages import (
     SendChatAction,
     SendDocument,
     SendMessage,
+    StoredRequest,
 )
 from codexgram.telegram import outbox_requests as requests
 from codexgram.telegram.outbox_ports import OutboxBotApi, OutboxStore
 from codexgram.telegram.outbox_queue import OutboxQueue, Pacing, QueuedItem
+from codexgram.telegram.outbox_requests import OutboxCall
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ log = logging.getLogger(__name__)
 class _Job:
     """A request in the queue, with the table row that keeps it if it is durable."""
 
-    request: OutboxRequest
+    request: OutboxCall
     row_id: int | None = None
     finished: bool = False  # answered and done with (sent, given up, or dropped)
 
@@ -115,13 +117,17 @@ class _Outbox:
 
     def accept(self, request: OutboxRequest, nursery: trio.Nursery) -> None:
         """Queue ``request``. A durable one is held in its place (its chat waits, nothing else does) while a
-        task writes its row, so a slow disk delays that chat only, never a callback answer."""
-        job = _Job(request=request)
-        if isinstance(request, DeleteMessage):
-            keys = requests.edit_keys(request.chat_id, request.message_id)
+        task writes its row, so a slow disk delays that chat only, never a callback answer. A
+        :class:`StoredRequest` has its row already: it is queued at once, like a row loaded at start."""
+        call, row_id = (
+            (request.request, request.row_id) if isinstance(request, StoredRequest) else (request, None)
+        )
+        job = _Job(request=call, row_id=row_id)
+        if isinstance(call, DeleteMessage):
+            keys = requests.edit_keys(call.chat_id, call.message_id)
             for dropped in self._queue.remove_pending(keys):
                 nursery.start_soon(self._finish, dropped, None)
-        if requests.is_durable(request) and self._store is not None:
+        if row_id is None and requests.is_durable(call) and self._store is not None:
             item = self._enqueue(job, hold=True)
             nursery.start_soon(self._persist, job, item)
         else:
@@ -259,7 +265,7 @@ class _Outbox:
         if job.row_id is not None and self._store is not None:
             await self._store_quietly("bump attempts", self._store.outbox_bump_attempts, job.row_id)
 
-    async def _call_with_deadline(self, request: OutboxRequest) -> Any:
+    async def _call_with_deadline(self, request: OutboxCall) -> Any:
         # The client bounds each call itself; this outer bound (generous: uploads get more time from the
         # client) makes sure no call can hold its chat forever, whatever happens below.
         with trio.move_on_after(self._settings.call_timeout * 3 + 60) as bound:
@@ -267,7 +273,7 @@ class _Outbox:
         assert bound.cancelled_caught
         raise TelegramNetworkError(requests.describe(request), "no answer within the outbox's deadline")
 
-    async def _call(self, request: OutboxRequest) -> Any:
+    async def _call(self, request: OutboxCall) -> Any:
         """One Bot API call; returns the message id for sends, None otherwise."""
         timeout = self._settings.call_timeout
         client = self._client

@@ -19,7 +19,6 @@ from codexgram.messages import (
     DeleteMessage,
     EditMessageMarkup,
     EditMessageText,
-    OutboxRequest,
     SendChatAction,
     SendDocument,
     SendMessage,
@@ -29,6 +28,16 @@ from codexgram.telegram.outbox_queue import Lane
 from codexgram.telegram.render import html_to_plain
 from codexgram.telegram.types import InlineKeyboardMarkup
 
+# One Bot API call: what the outbox queues (its mailbox also takes a StoredRequest, which wraps one).
+OutboxCall = (
+    SendMessage
+    | EditMessageText
+    | EditMessageMarkup
+    | DeleteMessage
+    | AnswerCallback
+    | SendDocument
+    | SendChatAction
+)
 DurableRequest = SendMessage | EditMessageText | EditMessageMarkup | DeleteMessage | SendDocument
 
 _KINDS: dict[type[Any], str] = {
@@ -45,7 +54,7 @@ class UnknownRecord(ValueError):
     """A stored outbox row this code cannot read (a kind or field it does not know)."""
 
 
-def placement(request: OutboxRequest) -> tuple[Lane, int | None, Hashable | None]:
+def placement(request: OutboxCall) -> tuple[Lane, int | None, Hashable | None]:
     """The request's lane, chat and coalescing key (edits of one message share a key; markup its own)."""
     if isinstance(request, AnswerCallback):
         return Lane.CALLBACK, None, None
@@ -65,7 +74,7 @@ def edit_keys(chat_id: int, message_id: int) -> tuple[Hashable, Hashable]:
     return ("text", chat_id, message_id), ("markup", chat_id, message_id)
 
 
-def is_durable(request: OutboxRequest) -> bool:
+def is_durable(request: OutboxCall) -> bool:
     return isinstance(request, DurableRequest) and request.durable
 
 
@@ -112,7 +121,7 @@ def from_record(kind: str, payload: str) -> DurableRequest:
 # --- plain-text fallback -----------------------------------------------------------------------------------
 
 
-def as_plain_text(request: OutboxRequest) -> OutboxRequest | None:
+def as_plain_text(request: OutboxCall) -> OutboxCall | None:
     """The same content without formatting, or None when the request has no formatted text to fall back
     from (then the failure stands)."""
     if isinstance(request, SendMessage | EditMessageText) and request.parse_mode is not None:
@@ -124,7 +133,7 @@ def as_plain_text(request: OutboxRequest) -> OutboxRequest | None:
     return None
 
 
-def describe(request: OutboxRequest) -> str:
+def describe(request: OutboxCall) -> str:
     """A short name for logs: the kind and the chat, never the text (it may hold anything)."""
     if isinstance(request, AnswerCallback):
         return "answerCallbackQuery"

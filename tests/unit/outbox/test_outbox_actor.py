@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 
+import attrs
 import pytest
 import trio
 
@@ -31,6 +32,7 @@ from codexgram.messages import (
     SendChatAction,
     SendDocument,
     SendMessage,
+    StoredRequest,
 )
 from codexgram.telegram import outbox_requests
 from codexgram.telegram.outbox_queue import Pacing
@@ -227,6 +229,39 @@ async def test_durable_sends_are_stored_first_and_removed_after_success(autojump
         await send(mailbox, "not durable")
     assert store.added == [1]
     assert store.removed == [1]
+    assert store.rows == {}
+
+
+async def test_a_stored_request_is_sent_from_its_own_row_and_the_row_removed(autojump_clock: object) -> None:
+    """The sender wrote the row in its own transaction: the outbox must not write another one."""
+    api = RecordingBotApi()
+    store = MemoryOutboxStore()
+    request = SendMessage(chat_id=CHAT, text="final answer", durable=True)
+    kind, payload = outbox_requests.to_record(request)
+    async with running_outbox(api, store) as mailbox:
+        row_id = await store.outbox_add(chat_id=CHAT, kind=kind, payload=payload)
+        store.added.clear()
+
+        def make(reply: Reply[int]) -> StoredRequest:
+            return StoredRequest(row_id=row_id, request=attrs.evolve(request, reply=reply))
+
+        assert await ask(mailbox, make, timeout=60) == 101
+        # A stored delete drops the pending edits of its message, like a plain one.
+        await mailbox.send(EditMessageText(chat_id=CHAT, message_id=101, text="stale"))
+        kind, payload = outbox_requests.to_record(DeleteMessage(chat_id=CHAT, message_id=101, durable=True))
+        delete_row = await store.outbox_add(chat_id=CHAT, kind=kind, payload=payload)
+        store.added.clear()
+        deleted: Reply[None] = Reply()
+        await mailbox.send(
+            StoredRequest(
+                row_id=delete_row,
+                request=DeleteMessage(chat_id=CHAT, message_id=101, durable=True, reply=deleted),
+            )
+        )
+        await deleted.wait()
+    assert [call.method for call in api.calls] == ["sendMessage", "deleteMessage"]
+    assert store.added == []
+    assert store.removed == [row_id, delete_row]
     assert store.rows == {}
 
 
