@@ -2,9 +2,9 @@
 
 Callback data format (at most 64 UTF-8 bytes, Telegram's limit; ours are 20 at most):
 
-- ``a:<token>:<decision>`` - an approval button. ``<token>`` is :func:`new_callback_token`: 16 characters of
+- ``a:<token>:<choice>`` - an approval button. ``<token>`` is :func:`new_callback_token`: 16 characters of
   ``secrets.token_urlsafe`` (96 random bits), made once per approval request and stored with it, so a button
-  cannot be guessed or replayed for another request. ``<decision>``: ``y`` approve, ``s`` approve for the
+  cannot be guessed or replayed for another request. ``<choice>``: ``y`` approve, ``s`` approve for the
   session, ``n`` deny, ``d`` show details.
 - ``c:<token>`` - the cancel button of a running turn (its own token, made per turn).
 
@@ -26,7 +26,7 @@ from codexgram.telegram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 __all__ = [
     "ApprovalAction",
-    "ApprovalDecision",
+    "ApprovalChoice",
     "CallbackAction",
     "CancelAction",
     "InvalidCallback",
@@ -43,8 +43,9 @@ _TOKEN_LENGTH = 16
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
 
 
-class ApprovalDecision(enum.Enum):
-    """What an approval button asks for; the value is its code in callback data."""
+class ApprovalChoice(enum.Enum):
+    """Which approval button was pressed; the value is its code in callback data. Not the answer sent to
+    Codex (that is :class:`codexgram.codex.server_requests.ApprovalDecision`): ``DETAILS`` answers nothing."""
 
     APPROVE = "y"
     APPROVE_FOR_SESSION = "s"
@@ -57,7 +58,7 @@ class ApprovalAction:
     """A press on an approval button of the request identified by ``token``."""
 
     token: str
-    decision: ApprovalDecision
+    choice: ApprovalChoice
 
 
 @frozen(kw_only=True)
@@ -89,7 +90,7 @@ def encode(action: CallbackAction) -> str:
     if not _TOKEN.match(action.token):
         raise ValueError("callback token must be 16 URL-safe characters (use new_callback_token)")
     if isinstance(action, ApprovalAction):
-        data = f"a:{action.token}:{action.decision.value}"
+        data = f"a:{action.token}:{action.choice.value}"
     else:
         data = f"c:{action.token}"
     assert len(data.encode()) <= MAX_CALLBACK_BYTES
@@ -111,10 +112,10 @@ def decode(
     action: CallbackAction
     if parts[0] == "a" and len(parts) == 3 and _TOKEN.match(parts[1]):
         try:
-            decision = ApprovalDecision(parts[2])
+            choice = ApprovalChoice(parts[2])
         except ValueError:
             return _UNKNOWN_BUTTON
-        action = ApprovalAction(token=parts[1], decision=decision)
+        action = ApprovalAction(token=parts[1], choice=choice)
     elif parts[0] == "c" and len(parts) == 2 and _TOKEN.match(parts[1]):
         action = CancelAction(token=parts[1])
     else:
@@ -127,15 +128,15 @@ def decode(
 def approval_keyboard(token: str, *, allow_session: bool = True) -> InlineKeyboardMarkup:
     """Approve / Approve for session (optional) on the first row, Deny / Details on the second."""
 
-    def button(text: str, decision: ApprovalDecision) -> InlineKeyboardButton:
+    def button(text: str, choice: ApprovalChoice) -> InlineKeyboardButton:
         return InlineKeyboardButton(
-            text=text, callback_data=encode(ApprovalAction(token=token, decision=decision))
+            text=text, callback_data=encode(ApprovalAction(token=token, choice=choice))
         )
 
-    first = [button("✅ Approve", ApprovalDecision.APPROVE)]
+    first = [button("✅ Approve", ApprovalChoice.APPROVE)]
     if allow_session:
-        first.append(button("✅ For this session", ApprovalDecision.APPROVE_FOR_SESSION))
-    second = [button("❌ Deny", ApprovalDecision.DENY), button("🔎 Details", ApprovalDecision.DETAILS)]
+        first.append(button("✅ For this session", ApprovalChoice.APPROVE_FOR_SESSION))
+    second = [button("❌ Deny", ApprovalChoice.DENY), button("🔎 Details", ApprovalChoice.DETAILS)]
     return InlineKeyboardMarkup(inline_keyboard=(tuple(first), tuple(second)))
 
 

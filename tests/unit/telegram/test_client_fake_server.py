@@ -18,7 +18,7 @@ from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.html_entities import parse_html
 from codexgram.telegram.keyboards import (
     ApprovalAction,
-    ApprovalDecision,
+    ApprovalChoice,
     approval_keyboard,
     decode,
     new_callback_token,
@@ -71,7 +71,7 @@ async def test_messages_edits_buttons_and_updates(fake_telegram: FakeTelegram) -
         query = press.callback_query
         assert query is not None
         assert decode(query.data, known_tokens={token}) == ApprovalAction(
-            token=token, decision=ApprovalDecision.APPROVE
+            token=token, choice=ApprovalChoice.APPROVE
         )
         assert await client.answer_callback_query(query.id, text="Approved")
         assert fake_telegram.callback_answer(query.id) is not None

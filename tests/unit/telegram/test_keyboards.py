@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from codexgram.telegram.converter import unstructure
 from codexgram.telegram.keyboards import (
     ApprovalAction,
-    ApprovalDecision,
+    ApprovalChoice,
     CancelAction,
     InvalidCallback,
     approval_keyboard,
@@ -28,19 +28,19 @@ def test_tokens_are_fresh_and_well_formed() -> None:
         assert encode(CancelAction(token=token)) == f"c:{token}"
 
 
-@pytest.mark.parametrize("decision", list(ApprovalDecision))
-def test_approval_round_trip(decision: ApprovalDecision) -> None:
+@pytest.mark.parametrize("choice", list(ApprovalChoice))
+def test_approval_round_trip(choice: ApprovalChoice) -> None:
     token = new_callback_token()
-    action = ApprovalAction(token=token, decision=decision)
+    action = ApprovalAction(token=token, choice=choice)
     data = encode(action)
-    assert data == f"a:{token}:{decision.value}"
+    assert data == f"a:{token}:{choice.value}"
     assert len(data.encode()) <= 64
     assert decode(data) == action
     assert decode(data, known_tokens={token}) == action
 
 
 def test_unknown_token_is_refused_as_no_longer_pending() -> None:
-    data = encode(ApprovalAction(token=new_callback_token(), decision=ApprovalDecision.APPROVE))
+    data = encode(ApprovalAction(token=new_callback_token(), choice=ApprovalChoice.APPROVE))
     result = decode(data, known_tokens={new_callback_token()})
     assert result == InvalidCallback(reason="This request is no longer pending.")
 
@@ -91,12 +91,12 @@ def test_approval_keyboard_layout_and_wire_shape() -> None:
     ]
     decoded = [decode(b.callback_data) for row in rows for b in row]
     assert decoded == [
-        ApprovalAction(token=token, decision=d)
-        for d in (
-            ApprovalDecision.APPROVE,
-            ApprovalDecision.APPROVE_FOR_SESSION,
-            ApprovalDecision.DENY,
-            ApprovalDecision.DETAILS,
+        ApprovalAction(token=token, choice=c)
+        for c in (
+            ApprovalChoice.APPROVE,
+            ApprovalChoice.APPROVE_FOR_SESSION,
+            ApprovalChoice.DENY,
+            ApprovalChoice.DETAILS,
         )
     ]
     wire = unstructure(markup)
