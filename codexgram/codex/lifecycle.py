@@ -34,7 +34,7 @@ from codexgram.codex.server_requests import (
     CommandApprovalRequest,
     FileChangeApprovalRequest,
 )
-from codexgram.codex.transcript import TranscriptBuilder, TurnTranscript
+from codexgram.codex.turn_transcript import TurnTranscript, TurnTranscriptBuilder
 from codexgram.errors import LocalProtocolError
 
 
@@ -184,7 +184,7 @@ class ThreadLifecycle:
         self.thread_id = thread_id
         self.state = TurnState.IDLE
         self.turn_id: str | None = None
-        self._builder = TranscriptBuilder(thread_id, None)
+        self._builder = TurnTranscriptBuilder(thread_id, None)
         self._approvals: dict[int | str, PendingApproval] = {}
 
     def __repr__(self) -> str:
@@ -329,7 +329,7 @@ class ThreadLifecycle:
 
     def _new_turn(self, turn_id: str | None) -> None:
         self.turn_id = turn_id
-        self._builder = TranscriptBuilder(self.thread_id, turn_id)
+        self._builder = TurnTranscriptBuilder(self.thread_id, turn_id)
 
     def _adopt_started_turn(self, turn_id: str) -> list[Change]:
         if self.turn_id == turn_id:

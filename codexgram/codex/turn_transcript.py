@@ -5,7 +5,7 @@ stream: agent text from deltas (replaced by the completed item's text when that 
 output and exit code, file changes with their diffs, the turn's last ``turn/diff/updated``. Items that never
 complete (an interrupted or steered reply) keep what their deltas said and ``completed=False``.
 
-:class:`TranscriptBuilder` is the mutable accumulator owned by a
+:class:`TurnTranscriptBuilder` is the mutable accumulator owned by a
 :class:`~codexgram.codex.lifecycle.ThreadLifecycle`; :class:`TurnTranscript` is the frozen snapshot handed to
 renderers.
 """
@@ -64,7 +64,7 @@ class OtherStep:
     completed: bool
 
 
-TranscriptEntry = AgentText | CommandRun | FileEdit | OtherStep
+TurnEntry = AgentText | CommandRun | FileEdit | OtherStep
 
 
 @attrs.frozen(kw_only=True)
@@ -74,7 +74,7 @@ class TurnTranscript:
 
     thread_id: str
     turn_id: str | None
-    entries: tuple[TranscriptEntry, ...]
+    entries: tuple[TurnEntry, ...]
     status: str | None = None
     diff: str | None = None
     error: TurnError | None = None
@@ -87,7 +87,7 @@ class TurnTranscript:
                 return entry.text
         return ""
 
-    def entry(self, item_id: str) -> TranscriptEntry | None:
+    def entry(self, item_id: str) -> TurnEntry | None:
         return next((e for e in self.entries if e.item_id == item_id), None)
 
 
@@ -95,7 +95,7 @@ def _item_id(item: ThreadItem) -> str | None:
     return item.id
 
 
-class TranscriptBuilder:
+class TurnTranscriptBuilder:
     """Accumulates one turn. Not thread-safe; owned by one lifecycle."""
 
     def __init__(self, thread_id: str, turn_id: str | None) -> None:
@@ -158,7 +158,7 @@ class TranscriptBuilder:
             error=self.error,
         )
 
-    def _entry(self, item_id: str, item: ThreadItem) -> TranscriptEntry:
+    def _entry(self, item_id: str, item: ThreadItem) -> TurnEntry:
         completed = item_id in self._completed
         if isinstance(item, AgentMessageItem):
             return AgentText(item_id=item_id, text=self.agent_text(item_id), completed=completed)

@@ -24,7 +24,7 @@ from codexgram.codex.lifecycle import (
     TurnFinished,
     TurnState,
 )
-from codexgram.codex.transcript import AgentText, CommandRun, FileEdit, TurnTranscript
+from codexgram.codex.turn_transcript import AgentText, CommandRun, FileEdit, TurnTranscript
 from codexgram.errors import LocalProtocolError
 
 T = "thr_a"

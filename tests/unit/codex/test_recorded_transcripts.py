@@ -24,7 +24,7 @@ from codexgram.codex.lifecycle import (
 )
 from codexgram.codex.requests import ThreadSessionResult, TurnStartResult
 from codexgram.codex.routing import thread_id_of
-from codexgram.codex.transcript import AgentText, CommandRun, FileEdit, TurnTranscript
+from codexgram.codex.turn_transcript import AgentText, CommandRun, FileEdit, TurnTranscript
 from codexgram.rpc.peer import (
     ErrorResponse,
     JsonRpcPeer,
