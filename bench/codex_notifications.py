@@ -38,7 +38,7 @@ from codexgram.actors.codex_connection import Connection
 from codexgram.actors.codex_link import CodexLink, LinkSettings
 from codexgram.codex.converter import decode_notification
 from codexgram.codex.lifecycle import ThreadLifecycle
-from codexgram.codex.routing import thread_id_of
+from codexgram.codex.thread_ids import thread_id_of
 from codexgram.messages import CodexEvent, ThreadEvent
 from codexgram.rpc.peer import JsonRpcPeer, Notification
 

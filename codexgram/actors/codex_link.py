@@ -52,8 +52,8 @@ from codexgram.actors.codex_routing import (
 )
 from codexgram.codex.converter import decode_notification, decode_result, decode_server_request, encode_params
 from codexgram.codex.notifications import UnknownNotification
-from codexgram.codex.routing import thread_id_of
 from codexgram.codex.server_requests import UnknownServerRequest
+from codexgram.codex.thread_ids import thread_id_of
 from codexgram.codex.transport import StreamConnector, open_websocket
 from codexgram.errors import CodexOverloaded, CodexRefused, CodexUnavailable, RemoteProtocolError
 from codexgram.messages import (

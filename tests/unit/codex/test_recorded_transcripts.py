@@ -23,7 +23,7 @@ from codexgram.codex.lifecycle import (
     TurnFinished,
 )
 from codexgram.codex.requests import ThreadSessionResult, TurnStartResult
-from codexgram.codex.routing import thread_id_of
+from codexgram.codex.thread_ids import thread_id_of
 from codexgram.codex.turn_transcript import AgentText, CommandRun, FileEdit, TurnTranscript
 from codexgram.rpc.peer import (
     ErrorResponse,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codexgram.codex.converter import decode_notification, decode_server_request
-from codexgram.codex.routing import thread_id_of
+from codexgram.codex.thread_ids import thread_id_of
 from codexgram.rpc.peer import Notification, ServerRequest
 
 THREAD = {
