@@ -102,18 +102,22 @@ def doctor(ctx: typer.Context) -> None:
         typer.echo("telegram token: not set (see `codexgram run` for how to get one)")
 
 
+# Commands that live in modules of their own, each exposing `register(app: typer.Typer)`: `codexgram replay
+# FILE` (codexgram/cli/replay.py) and `codexgram playground` (codexgram/cli/playground.py).
+OPTIONAL_COMMAND_MODULES = ("codexgram.cli.replay", "codexgram.cli.playground")
+
+
 def _register_optional_commands() -> None:
-    # `codexgram replay FILE` lives in codexgram/cli/replay.py, owned by the replay work, which exposes
-    # `register(app: typer.Typer)`. Importing it by name here means that work never edits this file, and the
-    # CLI still works before it lands. Only a missing module is tolerated: an import error *inside* it is a
-    # bug and must show.
-    try:
-        module = importlib.import_module("codexgram.cli.replay")
-    except ModuleNotFoundError as exc:
-        if exc.name != "codexgram.cli.replay":
-            raise
-        return
-    module.register(app)
+    # Importing them by name here means that work never edits this file, and the CLI still works before it
+    # lands. Only a missing module is tolerated: an import error *inside* it is a bug and must show.
+    for name in OPTIONAL_COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
 
 
 _register_optional_commands()
