@@ -47,9 +47,9 @@ from codexgram.actors.codex_routing import (
     HANDLED_SERVER_REQUESTS,
     Delivery,
     ThreadRoute,
-    backoff_delay,
     urgency_of_notification,
 )
+from codexgram.backoff import exponential_backoff
 from codexgram.codex.converter import decode_notification, decode_result, decode_server_request, encode_params
 from codexgram.codex.notifications import UnknownNotification
 from codexgram.codex.server_requests import UnknownServerRequest
@@ -280,19 +280,20 @@ class CodexLink:
 
     async def _run(self, connector: StreamConnector) -> None:
         """Connect, serve, and reconnect with backoff, until cancelled."""
-        attempt = 0
+        # Connections ended in a row, this one included; one that lived ``stable_after`` starts again at 1.
+        failures = 0
         while True:
             started = trio.current_time()
             was_up = await self._serve_one_connection(connector)
             if was_up and trio.current_time() - started >= self.settings.stable_after:
-                attempt = 0
-            delay = backoff_delay(
-                attempt,
-                initial=self.settings.backoff_initial,
-                maximum=self.settings.backoff_max,
-                rng=self.settings.rng,
+                failures = 0
+            failures += 1
+            delay = exponential_backoff(
+                failures,
+                base=self.settings.backoff_initial,
+                cap=self.settings.backoff_max,
+                jitter=self.settings.rng,
             )
-            attempt += 1
             log.info("codex link: reconnecting in %.2f s (%s)", delay, self.last_disconnect_reason)
             await trio.sleep(delay)
 

@@ -1,4 +1,4 @@
-"""Helpers of the Codex link: per-thread delivery without blocking, declines, backoff.
+"""Helpers of the Codex link: per-thread delivery without blocking, declines.
 
 The central rule is that the link's socket reader never awaits a thread's mailbox: one slow thread must not
 stall every other thread, the answers to pending calls, and trio-websocket's ping handling.
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -253,10 +252,3 @@ class ThreadRoute:
                 self._queue.clear()
                 self._on_gone(self, leftover)
                 return
-
-
-def backoff_delay(attempt: int, *, initial: float, maximum: float, rng: random.Random) -> float:
-    """Capped exponential backoff with jitter: ``min(maximum, initial * 2**attempt)`` scaled by a random
-    factor in [0.5, 1.0), so many clients restarted together do not reconnect in lockstep."""
-    base = min(maximum, initial * 2.0 ** min(attempt, 64))
-    return base * (0.5 + 0.5 * rng.random())

@@ -36,6 +36,7 @@ from typing import Protocol
 
 import trio
 
+from codexgram.backoff import exponential_backoff
 from codexgram.errors import (
     TelegramConflict,
     TelegramError,
@@ -45,7 +46,7 @@ from codexgram.errors import (
     TelegramUnauthorized,
 )
 from codexgram.telegram.types import Update
-from codexgram.telegram.updates import UpdateLedger, poll_backoff
+from codexgram.telegram.updates import UpdateLedger
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,12 @@ ALLOWED_UPDATES: tuple[str, ...] = (
     "channel_post",
     "my_chat_member",
 )
+
+#: Waits after failed getUpdates calls in a row (:func:`codexgram.backoff.exponential_backoff`):
+#: 1, 2, 4 ... 60 s; answers the poller does not expect start at 5 s instead, as they are likely to repeat.
+POLL_BACKOFF_BASE = 1.0
+POLL_BACKOFF_CAP = 60.0
+UNEXPECTED_FAILURE_BACKOFF_BASE = 5.0
 
 UpdateConsumer = Callable[[Update], Awaitable[None]]
 
@@ -137,11 +144,14 @@ def _update_id(update: Update) -> int:
 
 
 def _delay_after(exc: TelegramError, failures: int) -> float:
+    """Seconds to wait after ``failures`` failed getUpdates calls in a row, the last one with ``exc``."""
+    backoff = exponential_backoff(failures, base=POLL_BACKOFF_BASE, cap=POLL_BACKOFF_CAP)
     if isinstance(exc, TelegramRetryAfter):
-        return max(exc.retry_after, poll_backoff(failures))
+        return max(exc.retry_after, backoff)
     if isinstance(exc, TelegramConflict | TelegramServerError | TelegramNetworkError):
-        return poll_backoff(failures)
-    return poll_backoff(failures, base=5.0)  # unexpected answers: slower, they are likely to repeat
+        return backoff
+    # unexpected answers: slower, they are likely to repeat
+    return exponential_backoff(failures, base=UNEXPECTED_FAILURE_BACKOFF_BASE, cap=POLL_BACKOFF_CAP)
 
 
 async def _hand_over(

@@ -34,6 +34,8 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from codexgram.backoff import exponential_backoff
+
 P = TypeVar("P")
 
 
@@ -70,13 +72,6 @@ class Pacing:
     def edit_limit(self) -> int:
         """How many of the ``global_limit`` starts in a window edits may take (at least one)."""
         return max(1, int(self.global_limit * self.edit_share))
-
-
-def backoff_delay(attempts: int, *, base: float, cap: float) -> float:
-    """Capped exponential backoff: ``base``, ``2*base``, ``4*base``... never more than ``cap``."""
-    if attempts < 1:
-        return 0.0
-    return min(cap, base * 2.0 ** min(attempts - 1, 60))
 
 
 @attrs.define(eq=False, kw_only=True)
@@ -360,7 +355,7 @@ class OutboxQueue(Generic[P]):
         """A retryable failure (5xx, network): queue it again after a capped backoff; returns the delay."""
         self._release(item)
         item.attempts += 1
-        delay = backoff_delay(item.attempts, base=self.pacing.backoff_base, cap=self.pacing.backoff_cap)
+        delay = exponential_backoff(item.attempts, base=self.pacing.backoff_base, cap=self.pacing.backoff_cap)
         if item.chat_id is None or item.lane is Lane.CALLBACK:
             item.not_before = now + delay
         else:

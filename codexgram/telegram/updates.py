@@ -68,10 +68,3 @@ class UpdateLedger:
         if self._offset is None or update_id >= self._offset:
             self._offset = update_id + 1
         return self._offset
-
-
-def poll_backoff(failures: int, *, base: float = 1.0, cap: float = 60.0) -> float:
-    """Seconds to wait after ``failures`` failed getUpdates calls in a row: 1, 2, 4 ... at most ``cap``."""
-    if failures < 1:
-        return 0.0
-    return min(cap, base * 2.0 ** min(failures - 1, 60))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codexgram.telegram.outbox_queue import Lane, OutboxQueue, Pacing, QueuedItem, backoff_delay
+from codexgram.backoff import exponential_backoff
+from codexgram.telegram.outbox_queue import Lane, OutboxQueue, Pacing, QueuedItem
 
 PRIVATE = 1001
 OTHER = 1002
@@ -230,7 +231,8 @@ def test_retry_after_on_a_chatless_item_pauses_everything() -> None:
 
 def test_retry_with_backoff_grows_and_is_capped() -> None:
     pacing = Pacing(backoff_base=0.5, backoff_cap=4.0)
-    assert [backoff_delay(n, base=0.5, cap=4.0) for n in range(0, 7)] == [0.0, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    schedule = [exponential_backoff(n, base=0.5, cap=4.0) for n in range(0, 7)]
+    assert schedule == [0.0, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
     queue: OutboxQueue[str] = OutboxQueue(pacing)
     queue.add("a", lane=Lane.SEND, chat_id=PRIVATE)
     now = 0.0

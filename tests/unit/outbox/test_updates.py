@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codexgram.telegram.updates import RESET_GAP, UpdateLedger, poll_backoff
+from codexgram.telegram.updates import RESET_GAP, UpdateLedger
 
 
 def ident(update_id: int) -> int:
@@ -38,11 +38,6 @@ def test_a_restarted_id_sequence_is_not_mistaken_for_duplicates() -> None:
     assert ledger.fresh([7, 8], ident) == [7, 8]
     assert ledger.offset is None
     assert ledger.handed_over(7) == 8
-
-
-def test_poll_backoff_grows_and_is_capped() -> None:
-    assert [poll_backoff(n) for n in range(8)] == [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
-    assert poll_backoff(10_000) == 60.0
 
 
 @given(st.lists(st.lists(st.integers(min_value=100, max_value=160), max_size=20), max_size=20))
