@@ -52,7 +52,8 @@ class ThreadRow:
 
 @attrs.frozen(kw_only=True)
 class ApprovalRow:
-    """A Codex server request waiting for the user's decision (approve / deny)."""
+    """A Codex server request waiting for the user's decision (approve / deny). ``kind`` is that of
+    :class:`codexgram.codex.lifecycle.PendingApproval`: ``command`` or ``fileChange`` (the wire spelling)."""
 
     token: str
     chat_id: int
