@@ -147,11 +147,11 @@ class SendChatAction:
 
 @attrs.frozen(kw_only=True)
 class StoredRequest:
-    """Any actor -> Outbox: deliver ``request``, whose ``outbox`` table row ``row_id`` the sender wrote itself,
-    in the same transaction as the state change it belongs to (a turn's final answer and its ``delivered``
-    mark; a command's reply and its update's ``handled`` mark), so that the message goes out exactly once
-    even if the process dies right after that transaction. The row is removed after delivery like any
-    durable request's; ``request.reply`` (if any) is answered as usual."""
+    """Any actor -> Outbox: deliver ``request``, whose ``outbox`` table row ``row_id`` the sender wrote
+    itself, in the same transaction as the state change it belongs to (a turn's final answer and its
+    ``delivered`` mark; a command's reply and its update's ``handled`` mark), so that the message goes out
+    exactly once even if the process dies right after that transaction. The row is removed after delivery
+    like any durable request's; ``request.reply`` (if any) is answered as usual."""
 
     row_id: int
     request: SendMessage | EditMessageText | EditMessageMarkup | DeleteMessage | SendDocument

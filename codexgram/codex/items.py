@@ -79,11 +79,13 @@ KNOWN_INPUTS: tuple[type[Any], ...] = (TextInput, ImageInput, LocalImageInput)
 
 @attrs.frozen(kw_only=True)
 class UserMessageItem:
-    """The user's input as codex recorded it."""
+    """The user's input as codex recorded it. ``client_id`` is the ``clientUserMessageId`` the client gave
+    with ``turn/start`` or ``turn/steer`` (how the bot finds out, after a crash, whether a message landed)."""
 
     TYPE: ClassVar[str] = "userMessage"
     id: str
     content: tuple[UserInput, ...] = ()
+    client_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

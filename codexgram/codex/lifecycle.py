@@ -28,7 +28,13 @@ import attrs
 
 from codexgram.codex import notifications as n
 from codexgram.codex.items import FileUpdateChange
-from codexgram.codex.requests import TURN_STATUS_FAILED, TURN_STATUS_INTERRUPTED, ThreadStatus
+from codexgram.codex.requests import (
+    TURN_STATUS_FAILED,
+    TURN_STATUS_IN_PROGRESS,
+    TURN_STATUS_INTERRUPTED,
+    ThreadStatus,
+    Turn,
+)
 from codexgram.codex.server_requests import (
     CodexServerRequest,
     CommandApprovalRequest,
@@ -311,6 +317,19 @@ class ThreadLifecycle:
         self._approvals[request_id] = approval
         self._fire(E.APPROVAL_REQUESTED)
         return [*changes, ApprovalNeeded(approval=approval)]
+
+    def resume_turn(self, turn: Turn) -> list[Change]:
+        """Catch up with ``turn`` as ``thread/read`` returned it (after a reconnect or a restart): its
+        completed items are authoritative; a turn that ended meanwhile is finalised here (``TurnFinished``),
+        one still running is adopted (``TurnBegan`` if it is new to us) and streams on."""
+        if turn.status != TURN_STATUS_IN_PROGRESS:
+            return self._turn_completed(n.TurnCompleted(thread_id=self.thread_id, turn=turn))
+        changes = self._turn_scoped(turn.id, "thread/read")
+        if changes is None:
+            return [Ignored(reason=f"read turn {turn.id}, not the current turn {self.turn_id}")]
+        for item in turn.items:
+            self._builder.item_completed(item)
+        return [*changes, Progress(item_id=None)]
 
     # --- inside ---------------------------------------------------------------------------------------------
 

@@ -293,6 +293,8 @@ class TurnStartParams:
     effort: str | None = None
     approval_policy: ApprovalPolicy | None = None
     sandbox_policy: SandboxPolicy | None = None
+    # Our id for the message; codex records it as the userMessage item's ``clientId`` (see items.py).
+    client_user_message_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -309,6 +311,7 @@ class TurnSteerParams:
     thread_id: str
     input: tuple[UserInput, ...]
     expected_turn_id: str
+    client_user_message_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,7 @@ from codexgram.codex.items import (
     ThreadItem,
     UserMessageItem,
 )
-from codexgram.codex.requests import TurnError
+from codexgram.codex.requests import TURN_STATUS_IN_PROGRESS, Turn, TurnError
 
 
 @attrs.frozen(kw_only=True)
@@ -177,3 +177,15 @@ class TurnTranscriptBuilder:
         if isinstance(item, FileChangeItem):
             return FileEdit(item_id=item_id, changes=item.changes, status=item.status)
         return OtherStep(item_id=item_id, item=item, completed=completed)
+
+
+def transcript_from_turn(thread_id: str, turn: Turn) -> TurnTranscript:
+    """The transcript of a turn as ``thread/read`` returns it (its completed items, its status and error):
+    how a turn that ended while nobody watched is delivered."""
+    builder = TurnTranscriptBuilder(thread_id, turn.id)
+    for item in turn.items:
+        builder.item_completed(item)
+    if turn.status != TURN_STATUS_IN_PROGRESS:
+        builder.status = turn.status
+    builder.error = turn.error
+    return builder.snapshot()

@@ -13,9 +13,9 @@ user text contains          the model ...
                             justification), so codex asks for a command approval under ``on-request`` or
                             ``untrusted``; once the ``function_call_output`` comes back it answers
                             ``Command output: <output>``
-``[[run:CMD]]``             calls ``exec_command`` with ``CMD`` *without* asking for escalation: codex runs it in
-                            its sandbox at once (no approval under ``on-request``), then the model answers
-                            ``Command output: <output>``
+``[[run:CMD]]``             calls ``exec_command`` with ``CMD`` *without* asking for escalation: codex runs
+                            it in its sandbox at once (no approval under ``on-request``), then the model
+                            answers ``Command output: <output>``
 ``[[patch:NAME:CONTENT]]``  calls ``exec_command`` with an ``apply_patch`` heredoc that adds file ``NAME``
                             holding ``CONTENT`` (one line): a ``fileChange`` item, its approval and
                             ``turn/diff/updated``; then answers ``Patch result: <output>``

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from codexgram.cli.main import app
 from codexgram.store.db import open_database
+from codexgram.store.migrations import SCHEMA_VERSION
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +158,7 @@ def test_doctor_shows_settings_without_the_token(cli_env: Path, monkeypatch: pyt
     assert "CODEXGRAM_TELEGRAM_TOKEN" in result.stdout
     assert "(set)" in result.stdout
     assert str(cli_env) in result.stdout
-    assert "database schema version 2" in result.stdout
+    assert f"database schema version {SCHEMA_VERSION} (this codexgram: {SCHEMA_VERSION})" in result.stdout
     assert "codex socket" in result.stdout
     assert TOKEN not in result.output
 

@@ -12,11 +12,16 @@ from codexgram.telegram.keyboards import (
     ApprovalChoice,
     CancelAction,
     InvalidCallback,
+    QueuedAction,
+    QueuedChoice,
+    WorkspacePick,
     approval_keyboard,
     cancel_keyboard,
     decode,
     encode,
     new_callback_token,
+    queued_keyboard,
+    workspace_keyboard,
 )
 
 
@@ -112,3 +117,30 @@ def test_cancel_keyboard() -> None:
     (button,) = row
     assert button.text == "⏹ Cancel"
     assert decode(button.callback_data) == CancelAction(token=token)
+
+
+def test_queued_message_buttons_round_trip() -> None:
+    token = new_callback_token()
+    [[steer, drop]] = queued_keyboard(token).inline_keyboard
+    assert decode(steer.callback_data) == QueuedAction(token=token, choice=QueuedChoice.STEER)
+    assert decode(drop.callback_data) == QueuedAction(token=token, choice=QueuedChoice.DROP)
+    assert decode(f"q:{token}:z") == InvalidCallback(reason="This button is not recognised.")
+    assert decode(f"q:{token}:s", known_tokens=set()) == InvalidCallback(
+        reason="This request is no longer pending."
+    )
+
+
+def test_workspace_picker_round_trip_and_refuses_bad_names() -> None:
+    markup = workspace_keyboard(["alpha", "b.e-t_a", "gamma"], current="gamma")
+    rows = markup.inline_keyboard
+    assert [len(row) for row in rows] == [2, 1]
+    assert rows[1][0].text == "• gamma"
+    assert [decode(b.callback_data) for row in rows for b in row] == [
+        WorkspacePick(name="alpha"),
+        WorkspacePick(name="b.e-t_a"),
+        WorkspacePick(name="gamma"),
+    ]
+    for bad in ("w:", "w:a/b", "w:" + "x" * 33, "w:a:b"):
+        assert isinstance(decode(bad), InvalidCallback)
+    with pytest.raises(ValueError, match="workspace names"):
+        encode(WorkspacePick(name="no spaces"))
