@@ -13,17 +13,26 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Final
 
 import trio
 
+from codexgram.actors.actor_group import actor_group_actor
+from codexgram.actors.chat_actor import chat_actor_factory
 from codexgram.actors.codex_connection import LinkSettings
 from codexgram.actors.codex_link import CodexLink, codex_link_actor
+from codexgram.actors.inbox import Inbox, recover
 from codexgram.actors.outbox import OutboxSettings, outbox_actor
+from codexgram.actors.outbox_handle import OutboxHandle
+from codexgram.actors.poller import poller_actor
 from codexgram.actors.repository import Repository, repository_actor
 from codexgram.actors.runtime import Supervisor, unwrapping_single_errors
+from codexgram.actors.services import ConversationSettings, Services
+from codexgram.actors.thread_actor import thread_actor_factory
+from codexgram.chat.chat_views import COMMANDS
+from codexgram.chat.thread_core import ThreadConfig
 from codexgram.codex.transport import unix_socket_connector
 from codexgram.config import Settings
 from codexgram.errors import (
@@ -35,15 +44,21 @@ from codexgram.errors import (
 )
 from codexgram.telegram.client import BotApiClient
 from codexgram.telegram.instance_lock import acquire_instance_lock
+from codexgram.telegram.types import BotCommand
 
 log = logging.getLogger(__name__)
 
 REPOSITORY: Final = "repository"
 OUTBOX: Final = "outbox"
 CODEX_LINK: Final = "codex_link"
-# Process-wide actors nothing restarts: if one crashes (a bug), the bot stops with a non-zero exit, so a
-# process manager restarts it whole, rather than running on without its store, its Telegram output or Codex.
-ESSENTIAL_ACTORS: Final = frozenset({REPOSITORY, OUTBOX, CODEX_LINK})
+THREADS: Final = "threads"
+CHATS: Final = "chats"
+POLLER: Final = "poller"
+# Process-wide actors nothing restarts: if one crashes (a bug, or a revoked token for the poller), the bot
+# stops with a non-zero exit, so a process manager restarts it whole, rather than running on without its
+# store, its Telegram output, Codex, or its chats. (One chat's or one thread's crash is contained by its
+# group and logged: the groups themselves are essential.)
+ESSENTIAL_ACTORS: Final = frozenset({REPOSITORY, OUTBOX, CODEX_LINK, THREADS, CHATS, POLLER})
 SHUTDOWN_TIMEOUT: Final = 15.0
 # How long start-up waits for the first connection to Codex before it logs that Codex is away (the link goes
 # on trying in the background either way).
@@ -58,13 +73,12 @@ async def start_actors(
     ``resources`` outlives the actors (it is closed after the supervisor stopped them): the instance lock and
     the Bot API client are registered on it, so they are released only once nothing uses them any more.
 
-    Wired so far: the instance lock, the Bot API client (the token checked with ``getMe``), the outbox (which
-    delivers at once what an earlier run left in the durable outbox) and the Codex link (which connects, and
-    keeps reconnecting with backoff while the app-server is away).
-
-    Not yet: the poller and the chat/thread actors. Without the chat actors nobody could act on an update,
-    so the poller is not started: Telegram keeps what users send (for 24 hours) and the bot will process it,
-    exactly once, when chat handling lands, instead of acknowledging messages it cannot act on.
+    In order: the instance lock, the Bot API client (the token checked with ``getMe``), the outbox (which
+    delivers at once what an earlier run left in the durable outbox), the Codex link (which connects, and
+    keeps reconnecting with backoff while the app-server is away), the thread and chat groups, the command
+    menu (``setMyCommands``), the recovery of what the last run left unfinished (chats with updates not
+    handled, threads with prompts or turns not delivered), and last the poller, so no update is taken
+    before everything that handles it runs.
     """
     token = settings.telegram_token
     if token is None:
@@ -73,9 +87,9 @@ async def start_actors(
 
     client = BotApiClient(token=token, base_url=settings.telegram_api_url)
     resources.push_async_callback(client.aclose)
-    await _check_token(client)
+    bot_username = await _check_token(client)
 
-    await supervisor.start(
+    outbox_mailbox = await supervisor.start(
         OUTBOX, functools.partial(outbox_actor, client=client, store=repository, settings=OutboxSettings())
     )
     link: CodexLink = await supervisor.start(
@@ -98,11 +112,50 @@ async def start_actors(
     else:
         log.info("connected to codex app-server %s at %s", link.server_version, settings.codex_socket)
 
+    services = Services(
+        repository=repository,
+        outbox=OutboxHandle(outbox_mailbox),
+        link=link,
+        bot=client,
+        settings=ConversationSettings(
+            thread=ThreadConfig(max_chunks=settings.max_message_chunks), bot_username=bot_username
+        ),
+    )
+    services.threads = await supervisor.start(
+        THREADS, functools.partial(actor_group_actor, "threads", thread_actor_factory(services))
+    )
+    services.chats = await supervisor.start(
+        CHATS, functools.partial(actor_group_actor, "chats", chat_actor_factory(services))
+    )
+    await _set_commands(client)
+    await recover(services)
+    inbox = Inbox(services)
+    await supervisor.start(
+        POLLER,
+        functools.partial(
+            poller_actor,
+            client=client,
+            store=repository,
+            consumer=inbox.accept,
+            poll_timeout=settings.poll_timeout,
+        ),
+    )
 
-async def _check_token(client: BotApiClient) -> None:
+
+async def _set_commands(client: BotApiClient) -> None:
+    """Register the command menu; best effort (the bot works without it)."""
+    commands = [BotCommand(command=name, description=text) for name, text in COMMANDS]
+    try:
+        await client.set_my_commands(commands)
+    except TelegramError as exc:
+        log.warning("could not register the command menu (%s); going on", exc)
+
+
+async def _check_token(client: BotApiClient) -> str | None:
     """Ask Telegram who we are: a refused token is a configuration error, not something to retry forever.
 
     A network failure is not fatal: Telegram may be unreachable for a while, and the outbox retries.
+    Returns the bot's username (for ``/command@botname``), None if Telegram could not be asked.
     """
     try:
         me = await client.get_me()  # the client's own per-call timeout applies
@@ -113,12 +166,25 @@ async def _check_token(client: BotApiClient) -> None:
         ) from None
     except TelegramError as exc:
         log.warning("could not reach Telegram to check the token (%s); going on", exc)
-        return
+        return None
     log.info("logged in to Telegram as @%s (id %d)", me.username, me.id)
+    return me.username
 
 
-async def run_bot(settings: Settings) -> None:
-    """Run the bot until SIGINT/SIGTERM. Returns after a clean shutdown.
+StartActors = Callable[[Supervisor, Settings, Repository, AsyncExitStack], Awaitable[None]]
+
+
+async def run_bot(
+    settings: Settings,
+    *,
+    stop: trio.Event | None = None,
+    start: StartActors | None = None,
+    repository: Callable[..., Awaitable[None]] | None = None,
+) -> None:
+    """Run the bot until SIGINT/SIGTERM (or until ``stop`` is set). Returns after a clean shutdown.
+
+    ``start`` (default :func:`start_actors`) and ``repository`` (default the repository actor) are what tests
+    and tools replace instead of patching this module.
 
     Resource handling: every actor lives in the root nursery opened here and is stopped before this returns.
     Error handling: a start failure (e.g. ``DatabaseTooNew``) raises from here, before anything runs;
@@ -126,7 +192,9 @@ async def run_bot(settings: Settings) -> None:
     """
     log.info("starting codexgram with %r", settings)
     settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stop = trio.Event()
+    stop = stop or trio.Event()
+    start = start or start_actors
+    repository = repository or repository_actor
     essential_crash: list[str] = []
 
     def on_crash(name: str, error: BaseException) -> None:
@@ -138,15 +206,13 @@ async def run_bot(settings: Settings) -> None:
     with unwrapping_single_errors(), trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with AsyncExitStack() as resources, trio.open_nursery() as nursery:
             supervisor = Supervisor(nursery, on_crash=on_crash)
-            mailbox = await supervisor.start(
-                REPOSITORY, functools.partial(repository_actor, settings.db_path)
-            )
+            mailbox = await supervisor.start(REPOSITORY, functools.partial(repository, settings.db_path))
             # Signals are watched from here on, also while the actors start: a Ctrl-C during a slow start
             # (Telegram or Codex not answering) cancels the start and goes straight to the orderly shutdown.
             starting = trio.CancelScope()
             nursery.start_soon(_watch_signals, signals, stop, starting, nursery.cancel_scope)
             with starting:
-                await start_actors(supervisor, settings, Repository(mailbox), resources)
+                await start(supervisor, settings, Repository(mailbox), resources)
             if not starting.cancelled_caught:
                 log.info("codexgram is running (stop with Ctrl-C or SIGTERM)")
 

@@ -224,3 +224,53 @@ class CodexEventsLost:
 ThreadEvent = CodexEvent | CodexServerRequestEvent | CodexDisconnected | CodexReconnected | CodexEventsLost
 
 # --- end ThreadActor mailbox -------------------------------------------------------------------------------
+
+# --- ThreadActor command mailbox ---------------------------------------------------------------------------
+# (what a chat asks of a thread: actors/chat_actor.py -> actors/thread_actor.py). A mailbox of its own, apart
+# from the Codex events above, so that a button press never waits behind a turn's deltas.
+
+
+@attrs.frozen(kw_only=True)
+class PromptsQueued:
+    """ChatActor -> ThreadActor: prompts were queued on this thread in the inbox: read them."""
+
+
+@attrs.frozen(kw_only=True)
+class CancelTurn:
+    """ChatActor -> ThreadActor: interrupt the running turn ``turn_id`` (None: whichever turn is starting
+    or running now)."""
+
+    turn_id: str | None
+
+
+@attrs.frozen(kw_only=True)
+class SteerPrompt:
+    """ChatActor -> ThreadActor: send the queued prompt ``update_id`` into the running turn now."""
+
+    update_id: int
+
+
+@attrs.frozen(kw_only=True)
+class DropPrompt:
+    """ChatActor -> ThreadActor: the user cancelled the queued prompt ``update_id``: do not send it."""
+
+    update_id: int
+
+
+ThreadCommand = PromptsQueued | CancelTurn | SteerPrompt | DropPrompt
+
+# --- end ThreadActor command mailbox -----------------------------------------------------------------------
+
+# --- ChatActor mailbox -------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class UpdatesRecorded:
+    """Inbox -> ChatActor: new updates of this chat are in the inbox: handle them.
+    Several of these coalesce into one (the inbox is the queue; this only wakes the chat)."""
+
+
+ChatMessage = UpdatesRecorded  # a mailbox of one kind of message
+
+
+# --- end ChatActor mailbox ---------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ class _Entry(Generic[H]):
     handle: H | None = None
     failure: BaseException | None = None
     started_at: float = 0.0
+    key: Any = None  # the key it is registered under now (it may be renamed)
 
 
 class ActorGroup(Generic[K, H]):
@@ -92,7 +93,7 @@ class ActorGroup(Generic[K, H]):
             if entry.handle is None:
                 await entry.ready.wait()  # someone else is starting it
             return self._started_handle(key, entry)
-        entry = _Entry(started_at=trio.current_time())
+        entry = _Entry(started_at=trio.current_time(), key=key)
         self._entries[key] = entry
         try:
             handle: H = await self._nursery.start(self._run, key, entry)
@@ -122,6 +123,17 @@ class ActorGroup(Generic[K, H]):
         del self._entries[key]
         return True
 
+    def rename(self, old: K, new: K, handle: H) -> bool:
+        """Register ``handle``'s actor under ``new`` instead of ``old`` (a thread that was being created got
+        its real id). False if ``old`` is not that actor's or ``new`` is taken."""
+        entry = self._entries.get(old)
+        if entry is None or entry.handle is not handle or new in self._entries:
+            return False
+        del self._entries[old]
+        self._entries[new] = entry
+        entry.key = new
+        return True
+
     async def _run(self, key: K, entry: _Entry[H], task_status: trio.TaskStatus[H]) -> None:
         started = False
 
@@ -144,8 +156,8 @@ class ActorGroup(Generic[K, H]):
             if self._on_crash is not None:
                 self._on_crash(key, exc)
         finally:
-            if self._entries.get(key) is entry:
-                del self._entries[key]
+            if self._entries.get(entry.key) is entry:
+                del self._entries[entry.key]
             entry.ready.set()
 
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import attrs
 import trio
 
 from codexgram.actors.runtime import Reply, ask, tell_nowait
+from codexgram.errors import ActorGone
 from codexgram.messages import (
     AnswerCallback,
     DeleteMessage,
@@ -49,6 +51,14 @@ class OutboxHandle:
         """Hand ``request`` over without waiting (its ``reply``, if any, is answered later)."""
         tell_nowait(self._mailbox, request, what=type(request).__name__)
 
+    async def submit(self, request: OutboxRequest) -> None:
+        """Hand ``request`` over, waiting for room in the mailbox (for requests that must not be dropped,
+        such as a ``StoredRequest`` whose row is already written)."""
+        try:
+            await self._mailbox.send(request)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise ActorGone("the outbox has stopped") from None
+
     async def _ask(self, make: Callable[[Reply[T]], OutboxRequest], wait: float | None) -> T:
         bound = self._default_wait if wait is None else wait
         return await ask(self._mailbox, make, timeout=bound, what="outbox request")
@@ -76,6 +86,14 @@ class OutboxHandle:
                 durable=durable,
                 reply=reply,
             )
+
+        return await self._ask(make, wait)
+
+    async def deliver(self, request: SendMessage | SendDocument, *, wait: float | None = None) -> int:
+        """Send a prepared request (its own ``reply`` is replaced) and return the new message's id."""
+
+        def make(reply: Reply[int]) -> SendMessage | SendDocument:
+            return attrs.evolve(request, reply=reply)
 
         return await self._ask(make, wait)
 

@@ -147,3 +147,19 @@ async def test_get_after_shutdown_is_actor_gone(autojump_clock: trio.testing.Moc
         nursery.cancel_scope.cancel()
     with pytest.raises(ActorGone):
         await group.get("a")
+
+
+async def test_rename_moves_an_actor_to_its_new_key(autojump_clock: trio.testing.MockClock) -> None:
+    seen: list[tuple[str, str]] = []
+    async with open_actor_group("echo", echo_actors(seen)) as group:
+        handle = await group.get("new:1")
+        other = await group.get("b")
+        assert group.rename("new:1", "real", handle)
+        assert group.lookup("new:1") is None
+        assert await group.get("real") is handle
+        assert not group.rename("real", "b", handle)  # taken
+        assert not group.rename("b", "c", handle)  # not that actor's key
+        handle.tell("crash")
+        await trio.testing.wait_all_tasks_blocked()
+        assert group.lookup("real") is None  # forgotten under the key it had when it ended
+        assert group.lookup("b") is other

@@ -21,9 +21,7 @@ from codexgram.store import queries
 from codexgram.store.db import open_database
 
 
-async def test_a_repository_crash_shuts_the_bot_down(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, autojump_clock: trio.abc.Clock
-) -> None:
+async def test_a_repository_crash_shuts_the_bot_down(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
     cleaned_up: list[str] = []
 
     async def crashing_repository(db_path: Path, *, task_status: trio.TaskStatus[Any]) -> None:
@@ -42,18 +40,14 @@ async def test_a_repository_crash_shuts_the_bot_down(
     async def start_other(supervisor: Any, settings: Any, repository: Any, resources: Any) -> None:
         await supervisor.start("other", other_actor)
 
-    monkeypatch.setattr(app, "repository_actor", crashing_repository)
-    monkeypatch.setattr(app, "start_actors", start_other)
     settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
     with pytest.raises(ActorError, match="repository actor crashed"):
-        await app.run_bot(settings)
+        await app.run_bot(settings, start=start_other, repository=crashing_repository)
     assert cleaned_up == ["other"]  # the rest was stopped in order, not abandoned
     assert (tmp_path / "data" / "uploads").is_dir()
 
 
-async def test_sigterm_flushes_queued_writes_and_closes_the_database(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_sigterm_flushes_queued_writes_and_closes_the_database(tmp_path: Path) -> None:
     """The issue's "clean shutdown on SIGTERM (pending writes flushed, connections closed)", in-process."""
     writes = 100
 
@@ -66,10 +60,9 @@ async def test_sigterm_flushes_queued_writes_and_closes_the_database(
             tell_nowait(mailbox, Transaction(work=work, reply=Reply()))
         signal.raise_signal(signal.SIGTERM)  # run_bot's signal receiver is already open
 
-    monkeypatch.setattr(app, "start_actors", queue_writes_then_sigterm)
     settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
     with trio.fail_after(30):
-        await app.run_bot(settings)  # returns normally after a signal
+        await app.run_bot(settings, start=queue_writes_then_sigterm)  # returns normally after a signal
 
     # Closed by the time run_bot returned: the last connection to a WAL file checkpoints it and removes -wal.
     assert not await trio.Path(f"{settings.db_path}-wal").exists()
@@ -81,7 +74,7 @@ async def test_sigterm_flushes_queued_writes_and_closes_the_database(
 
 
 async def test_a_signal_during_a_slow_start_stops_the_bot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Telegram or Codex not answering must not make Ctrl-C wait for the start to give up."""
     caplog.set_level(logging.INFO)
@@ -100,22 +93,19 @@ async def test_a_signal_during_a_slow_start_stops_the_bot(
         await trio.sleep(0.2)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(app, "start_actors", hanging_start)
     settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send_sigterm_once_starting)
-            await app.run_bot(settings)
+            await app.run_bot(settings, start=hanging_start)
     assert start_cancelled == [True]
     assert "received SIGTERM" in caplog.text
     assert "codexgram is running" not in caplog.text
     assert "stopped" in caplog.text
 
 
-@pytest.mark.parametrize("name", [app.OUTBOX, app.CODEX_LINK])
-async def test_a_crash_of_a_process_wide_actor_shuts_the_bot_down(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("name", sorted(app.ESSENTIAL_ACTORS - {app.REPOSITORY}))
+async def test_a_crash_of_a_process_wide_actor_shuts_the_bot_down(name: str, tmp_path: Path) -> None:
     """Nothing restarts the outbox or the Codex link: running on without one would be a silent half-bot.
     (Real clock: the real repository works in a thread, which a virtual clock would jump past.)"""
 
@@ -127,14 +117,13 @@ async def test_a_crash_of_a_process_wide_actor_shuts_the_bot_down(
     async def start_crashing(supervisor: Any, settings: Any, repository: Any, resources: Any) -> None:
         await supervisor.start(name, crashing_actor)
 
-    monkeypatch.setattr(app, "start_actors", start_crashing)
     settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
     with trio.fail_after(20), pytest.raises(ActorError, match=f"the {name} actor crashed"):
-        await app.run_bot(settings)
+        await app.run_bot(settings, start=start_crashing)
 
 
 async def test_a_crash_of_another_actor_is_contained(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """One chat's crash (any non-essential actor) is logged and the bot runs on."""
     caplog.set_level(logging.INFO)
@@ -153,10 +142,9 @@ async def test_a_crash_of_another_actor_is_contained(
         assert "shutting down" not in caplog.text  # the crash alone did not stop the bot
         os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(app, "start_actors", start_crashing)
     settings = load_settings({"HOME": str(tmp_path), "CODEXGRAM_DATA_DIR": str(tmp_path / "data")})
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(stop_later)
-            await app.run_bot(settings)  # returns normally: no ActorError
+            await app.run_bot(settings, start=start_crashing)  # returns normally: no ActorError
     assert "received SIGTERM" in caplog.text

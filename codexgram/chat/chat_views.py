@@ -1,0 +1,380 @@
+"""Every message of the conversation that is not an answer from Codex: commands, refusals, queued messages,
+notices (pure; Telegram HTML).
+
+Wording rules: short, plain, and always saying what to do next. Everything that comes from a user or from
+Codex is escaped. The golden tests (``tests/golden/``) hold each of these as it looks in the chat, so a
+change of wording is a change of a golden file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from codexgram.chat.outgoing import Outgoing
+from codexgram.chat.turn_view import command_line, format_duration
+from codexgram.codex.lifecycle import PendingApproval
+from codexgram.store.rows import WorkspaceRow
+from codexgram.telegram.keyboards import queued_keyboard, workspace_keyboard
+from codexgram.telegram.render import escape
+
+DEFAULT_SANDBOX = "workspace-write"
+DEFAULT_APPROVAL_POLICY = "on-request"
+PREVIEW_CHARS = 80
+
+#: The command menu (setMyCommands) and /help, in order. Later commands answer that they are not there yet.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Who I am, who you are, what to do next"),
+    ("help", "The commands"),
+    ("new", "Start a new Codex thread (/new title)"),
+    ("workspaces", "The workspaces you can use"),
+    ("workspace", "Choose the workspace (/workspace NAME)"),
+    ("status", "Workspace, thread, settings, and what runs"),
+    ("cancel", "Stop the running turn"),
+)
+LATER_COMMANDS: tuple[str, ...] = ("threads", "resume", "fork", "archive", "model", "sandbox", "diff")
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """The start of a user's message on one line, escaped."""
+    line = " ".join(text.split())
+    return escape(line if len(line) <= limit else line[: limit - 1] + "…")
+
+
+def short_id(thread_id: str) -> str:
+    return thread_id[:8]
+
+
+# --- /start, /help ------------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ChatSummary:
+    """What /start and /status say about a chat's session."""
+
+    user_id: int
+    first_name: str | None = None
+    workspace: WorkspaceRow | None = None
+    thread_id: str | None = None  # a Codex thread id, or a pending key while it is created
+    thread_title: str | None = None
+    thread_creating: bool = False
+    workspaces: int = 0
+
+
+def _thread_line(summary: ChatSummary) -> str:
+    if summary.thread_id is None:
+        return "none yet (your next message starts one)"
+    if summary.thread_creating:
+        return "being started…"
+    title = f" “{escape(summary.thread_title)}”" if summary.thread_title else ""
+    return f"<code>{escape(short_id(summary.thread_id))}</code>{title}"
+
+
+def _workspace_line(workspace: WorkspaceRow | None) -> str:
+    if workspace is None:
+        return "none chosen"
+    return f"<b>{escape(workspace.name)}</b> (<code>{escape(workspace.path)}</code>)"
+
+
+def start_text(summary: ChatSummary) -> str:
+    name = f" {escape(summary.first_name)}" if summary.first_name else ""
+    hello = f"👋 Hi{name}! I pass your messages to Codex"
+    lines = [
+        f"{hello} running on your machine, and show you what it does.",
+        "",
+        f"Your Telegram user id: <code>{summary.user_id}</code>",
+        f"Workspace: {_workspace_line(summary.workspace)}",
+        f"Thread: {_thread_line(summary)}",
+        "",
+    ]
+    if summary.workspace is None and summary.workspaces == 0:
+        lines.append(no_workspaces_hint())
+    elif summary.workspace is None:
+        lines.append("Next: choose a workspace with /workspace, then just write what you want done.")
+    else:
+        lines.append(
+            "Next: just write what you want done. /new starts a fresh thread, /help lists the commands."
+        )
+    return "\n".join(lines)
+
+
+def help_text() -> str:
+    lines = ["<b>Commands</b>"]
+    lines += [f"/{name} — {escape(description)}" for name, description in COMMANDS]
+    lines += [
+        "",
+        "Any other message goes to Codex in the current thread. While Codex works, a message you send is "
+        "queued: it starts the next turn, or press <b>Steer now</b> to send it into the running turn.",
+        "",
+        f"Coming later: {', '.join('/' + name for name in LATER_COMMANDS)}.",
+    ]
+    return "\n".join(lines)
+
+
+# --- /status ------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class StatusView:
+    summary: ChatSummary
+    model: str | None
+    sandbox: str | None
+    approval_policy: str | None
+    turn_running_for: float | None  # seconds, when a turn runs in the current thread
+    queued: int
+    codex_connected: bool
+    codex_version: str | None
+    codex_problem: str | None = None  # why it is not connected
+
+
+def status_text(view: StatusView) -> str:
+    if view.turn_running_for is not None:
+        turn = f"running for {format_duration(view.turn_running_for)} (/cancel stops it)"
+    else:
+        turn = "none running"
+    if view.codex_connected:
+        codex = f"connected, version {escape(view.codex_version or 'unknown')}"
+    else:
+        problem = f" ({escape(view.codex_problem)})" if view.codex_problem else ""
+        codex = f"⚠️ not connected{problem}; messages are kept until it is back"
+    lines = [
+        "📊 <b>Status</b>",
+        f"Workspace: {_workspace_line(view.summary.workspace)}",
+        f"Thread: {_thread_line(view.summary)}",
+        f"Turn: {turn}",
+    ]
+    if view.queued:
+        lines.append(f"Queued messages: {view.queued}")
+    lines += [
+        f"Model: {escape(view.model) if view.model else 'Codex default'}",
+        f"Sandbox: {escape(view.sandbox or DEFAULT_SANDBOX)}",
+        f"Approvals: {escape(view.approval_policy or DEFAULT_APPROVAL_POLICY)}",
+        f"Codex: {codex}",
+    ]
+    return "\n".join(lines)
+
+
+# --- workspaces ---------------------------------------------------------------------------------------------
+
+
+def no_workspaces_hint() -> str:
+    return (
+        "No workspace is set up yet. The bot's owner adds one on the machine running it:\n"
+        "<code>codexgram admin add-workspace NAME /path/to/project</code>"
+    )
+
+
+def workspaces_message(workspaces: Sequence[WorkspaceRow], current: str | None) -> Outgoing:
+    if not workspaces:
+        return Outgoing(text=no_workspaces_hint())
+    lines = ["<b>Workspaces</b>"]
+    for workspace in workspaces:
+        mark = "• " if workspace.name == current else ""
+        lines.append(f"{mark}<b>{escape(workspace.name)}</b> — <code>{escape(workspace.path)}</code>")
+    lines += ["", "Tap one to work in it (or /workspace NAME)."]
+    markup = workspace_keyboard([w.name for w in workspaces], current=current)
+    return Outgoing(text="\n".join(lines), reply_markup=markup)
+
+
+def workspace_picker(
+    workspaces: Sequence[WorkspaceRow], current: str | None, *, kept: bool = False
+) -> Outgoing:
+    """The picker (/workspace without a name, or a message sent before any workspace was chosen)."""
+    if not workspaces:
+        intro = "I need a workspace before I can pass your message to Codex." if kept else ""
+        text = f"{intro}\n{no_workspaces_hint()}".strip()
+        if kept:
+            text += "\n\nYour message is kept: it goes to Codex once a workspace is chosen."
+        return Outgoing(text=text)
+    if kept:
+        text = "Which workspace should Codex work in? Your message is kept and goes to Codex once you choose."
+    else:
+        text = f"Current workspace: {_workspace_line(_named(workspaces, current))}\nChoose one:"
+    return Outgoing(text=text, reply_markup=workspace_keyboard([w.name for w in workspaces], current=current))
+
+
+def _named(workspaces: Sequence[WorkspaceRow], name: str | None) -> WorkspaceRow | None:
+    return next((w for w in workspaces if w.name == name), None)
+
+
+def unknown_workspace(name: str, workspaces: Sequence[WorkspaceRow]) -> Outgoing:
+    known = ", ".join(escape(w.name) for w in workspaces) or "none"
+    text = f"There is no workspace called <b>{escape(name)}</b>. Known: {known}."
+    if not workspaces:
+        text += "\n" + no_workspaces_hint()
+    return Outgoing(
+        text=text, reply_markup=workspace_keyboard([w.name for w in workspaces]) if workspaces else None
+    )
+
+
+def workspace_chosen(workspace: WorkspaceRow, *, sending: int = 0, unchanged: bool = False) -> str:
+    if unchanged:
+        return f"Already working in {_workspace_line(workspace)}."
+    text = f"📁 Now working in {_workspace_line(workspace)}. Your next message starts a new thread there."
+    if sending:
+        text = (
+            f"📁 Now working in {_workspace_line(workspace)}. Sending your kept "
+            f"message{'s' if sending > 1 else ''} to Codex."
+        )
+    return text
+
+
+def new_thread_text(workspace: WorkspaceRow, title: str | None) -> str:
+    named = f" “{escape(title)}”" if title else ""
+    return f"🆕 New thread{named} in {_workspace_line(workspace)}. Send your first message."
+
+
+def need_workspace_for_new() -> str:
+    return "Choose a workspace first (/workspace), then /new."
+
+
+# --- cancel -------------------------------------------------------------------------------------------------
+
+
+def nothing_running() -> str:
+    return "Nothing is running in this thread."
+
+
+def cancelling() -> str:
+    return "⏹ Stopping the turn…"
+
+
+# --- refusals and odd input ---------------------------------------------------------------------------------
+
+
+def refusal_text(user_id: int) -> str:
+    return (
+        "Sorry, this is a private bot.\n"
+        f"Your Telegram user id is <code>{user_id}</code>: if the bot is yours, allow yourself with\n"
+        f"<code>codexgram admin allow-user {user_id}</code>"
+    )
+
+
+def unknown_command(name: str) -> str:
+    return f"I don't know /{escape(name)}. /help lists what I understand; any other text goes to Codex."
+
+
+def not_yet(name: str) -> str:
+    return (
+        f"/{escape(name)} is not there yet: it comes in a later version of codexgram. "
+        "/help lists what works now."
+    )
+
+
+def edited_message() -> str:
+    return "Edits don't reach Codex (it already has the first version). Send the change as a new message."
+
+
+def unsupported_message(kind: str) -> str:
+    return (
+        f"I can't pass {escape(kind)} to Codex yet: photos and files come in a later version. "
+        "Send text for now."
+    )
+
+
+def busy() -> str:
+    return "I'm busy with a backlog in this chat; your message is kept and handled shortly."
+
+
+def stale_button() -> str:
+    return "This button is no longer active."
+
+
+def not_your_button() -> str:
+    return "This button was not made for you."
+
+
+def failed_to_handle() -> str:
+    return "⚠️ Something went wrong handling that message (it is in the bot's log). Please send it again."
+
+
+# --- the queue ----------------------------------------------------------------------------------------------
+
+
+def queued_card(text: str, token: str) -> Outgoing:
+    body = f"🕓 <b>Queued</b>: “{preview(text)}”\nIt starts when the current turn ends, or press Steer now."
+    return Outgoing(text=body, reply_markup=queued_keyboard(token))
+
+
+def card_started(text: str) -> str:
+    return f"▶️ Sent to Codex: “{preview(text)}”"
+
+
+def card_steering(text: str) -> str:
+    return f"↪️ Steering into the running turn: “{preview(text)}”…"
+
+
+def card_steered(text: str) -> str:
+    return f"↪️ Sent into the running turn: “{preview(text)}”"
+
+
+def card_steer_refused(text: str, error: str | None) -> str:
+    why = f" ({escape(error)})" if error else ""
+    return (
+        f"🕓 Codex did not take “{preview(text)}” into the running turn{why}. "
+        "It starts the next turn instead."
+    )
+
+
+def card_dropped(text: str) -> str:
+    return f"✖️ Cancelled, not sent to Codex: “{preview(text)}”"
+
+
+# --- Codex --------------------------------------------------------------------------------------------------
+
+
+def codex_away_kept() -> str:
+    return "⚠️ Codex is not reachable right now. Your message is kept and goes to Codex as soon as it is back."
+
+
+def codex_lost_mid_turn() -> str:
+    return (
+        "⚠️ Lost the connection to Codex. The turn may go on there; I'll show what it did once Codex is back."
+    )
+
+
+def codex_refused(error: str) -> str:
+    return f"❌ Codex refused this message: {escape(error)}"
+
+
+def cannot_stop(error: str | None) -> str:
+    return f"⚠️ Could not stop the turn{': ' + escape(error) if error else ''}. Try /cancel again."
+
+
+def thread_create_failed(error: str) -> str:
+    return f"❌ Codex could not start a thread: {escape(error)}"
+
+
+def thread_lost() -> str:
+    return (
+        "⚠️ Codex no longer knows the current thread (it restarted before saving it). "
+        "Continuing in a new thread."
+    )
+
+
+def turn_lost() -> str:
+    return "⚠️ <b>This turn was lost</b>: Codex has no record of it (it probably restarted)."
+
+
+def stopped_by_codex() -> str:
+    return "Codex stopped it (it may have been restarted)."
+
+
+def turn_done(footer: str) -> str:
+    return f"✅ Done.\n\n{footer}"
+
+
+def approval_declined(approval: PendingApproval, *, cwd: str | None = None) -> str:
+    if approval.kind == "command":
+        where = f" in <code>{escape(approval.cwd)}</code>" if approval.cwd and approval.cwd != cwd else ""
+        what = f"to run <code>{escape(command_line(approval.command or '?'))}</code>{where}"
+    else:
+        files = ", ".join(f"<code>{escape(change.path)}</code>" for change in approval.changes[:5]) or "files"
+        what = f"to change {files}"
+    reason = f"\nIts reason: {escape(approval.reason)}" if approval.reason else ""
+    return (
+        f"🚫 Codex asked {what}.{reason}\n"
+        "Declined: approving from Telegram comes in a later version of codexgram, "
+        "so Codex goes on without it."
+    )
