@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from codexgram.chat.thread_core import ThreadConfig
+from codexgram.chat.thread_core import Approver, ThreadConfig, decline_every_approval
 from codexgram.telegram.keyboards import new_callback_token
 from codexgram.telegram.types import BotCommand
 
@@ -59,5 +59,6 @@ class Services:
     settings: ConversationSettings = attrs.field(factory=ConversationSettings)
     clock: Callable[[], float] = time.time
     new_token: Callable[[], str] = new_callback_token
+    approver: Approver = decline_every_approval
     chats: ActorGroup[int, Any] = attrs.field(init=False, default=None)
     threads: ActorGroup[str, Any] = attrs.field(init=False, default=None)

@@ -38,7 +38,7 @@ from codexgram.chat.outgoing import Outgoing, to_request
 from codexgram.chat.thread_core import ThreadCore
 from codexgram.chat.thread_effects import (
     CardShown,
-    Decline,
+    AnswerRequest,
     Deliver,
     EditCard,
     EditProgress,
@@ -302,6 +302,7 @@ class _ThreadRun:
             cwd=thread.cwd,
             config=services.settings.thread,
             new_token=services.new_token,
+            approver=services.approver,
         )
         self.events_send, self.events = trio.open_memory_channel[ThreadEvent](EVENT_MAILBOX)
         self.results_send, self.results = trio.open_memory_channel[Result](RESULT_MAILBOX)
@@ -474,7 +475,7 @@ class _ThreadRun:
             self._spawn(functools.partial(self._steer, effect))
         elif isinstance(effect, Interrupt):
             self._spawn(functools.partial(self._interrupt, effect.turn_id))
-        elif isinstance(effect, Decline):
+        elif isinstance(effect, AnswerRequest):
             self._spawn(functools.partial(self._decline, effect))
         elif isinstance(effect, Deliver):
             stored = await self._tx(
@@ -637,7 +638,7 @@ class _ThreadRun:
             return Interrupted(turn_id=turn_id, ok=False, error=str(exc))
         return Interrupted(turn_id=turn_id, ok=True)
 
-    async def _decline(self, effect: Decline) -> None:
+    async def _decline(self, effect: AnswerRequest) -> None:
         try:
             await self.services.link.respond(effect.request_id, effect.result)
         except CodexError as exc:

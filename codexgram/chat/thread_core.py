@@ -34,7 +34,7 @@ import attrs
 from codexgram.chat import chat_views
 from codexgram.chat.outgoing import Outgoing
 from codexgram.chat.thread_effects import (
-    Decline,
+    AnswerRequest,
     Deliver,
     EditCard,
     EditProgress,
@@ -74,6 +74,7 @@ from codexgram.codex.lifecycle import (
     ACTIVE_STATES,
     ApprovalNeeded,
     Change,
+    PendingApproval,
     StatusChanged,
     ThreadLifecycle,
     TurnBegan,
@@ -106,6 +107,26 @@ class ThreadConfig:
     progress_interval: float = 1.0  # at most one progress edit this often (the outbox paces per chat too)
     clock_refresh: float = 5.0  # with nothing new, the progress message's clock is refreshed this often
     typing_interval: float = 4.0  # "typing" lasts about 5 s
+
+
+@attrs.frozen(kw_only=True)
+class ApprovalAnswer:
+    """How an approval request is answered: ``result`` goes to Codex, ``message`` (HTML) to the chat."""
+
+    result: dict[str, object]
+    message: str
+
+
+# Decides the answer to an approval request, given the thread's cwd. The default declines every request
+# (approving from the chat is a later step); a replay answers as recorded.
+Approver = Callable[[PendingApproval, str | None], ApprovalAnswer]
+
+
+def decline_every_approval(approval: PendingApproval, cwd: str | None) -> ApprovalAnswer:
+    """Until approvals are answered from the chat: say no, and say so in the chat."""
+    return ApprovalAnswer(
+        result={"decision": "decline"}, message=chat_views.approval_declined(approval, cwd=cwd)
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -165,8 +186,10 @@ class ThreadCore:
         cwd: str | None,
         config: ThreadConfig,
         new_token: Callable[[], str],
+        approver: Approver = decline_every_approval,
     ) -> None:
         self.thread_id = thread_id
+        self._approver = approver
         self.chat_id = chat_id
         self.cwd = cwd
         self.config = config
@@ -653,10 +676,10 @@ class ThreadCore:
     def _decline(self, change: ApprovalNeeded, now: float) -> list[Effect]:
         approval = change.approval
         self.lifecycle.approval_answered(approval.request_id)
-        text = chat_views.approval_declined(approval, cwd=self.cwd)
+        answer = self._approver(approval, self.cwd)
         return [
-            Decline(request_id=approval.request_id, result={"decision": "decline"}),
-            Say(message=Outgoing(text=text)),
+            AnswerRequest(request_id=approval.request_id, result=answer.result),
+            Say(message=Outgoing(text=answer.message)),
         ]
 
     def _deliver_ready(self) -> list[Effect]:

@@ -79,8 +79,8 @@ class Interrupt:
 
 
 @attrs.frozen(kw_only=True)
-class Decline:
-    """Answer Codex's server request ``request_id`` with ``result`` (a clear "no")."""
+class AnswerRequest:
+    """Answer Codex's server request ``request_id`` with ``result`` (an approval decision)."""
 
     request_id: int | str
     result: dict[str, object]
@@ -206,7 +206,7 @@ Effect = (
     | StartTurn
     | SteerTurn
     | Interrupt
-    | Decline
+    | AnswerRequest
     | Deliver
     | RecordTurn
     | RemoveMessage
