@@ -37,8 +37,8 @@ from codexgram.chat import chat_views
 from codexgram.chat.outgoing import Outgoing, to_request
 from codexgram.chat.thread_core import ThreadCore
 from codexgram.chat.thread_effects import (
-    CardShown,
     AnswerRequest,
+    CardShown,
     Deliver,
     EditCard,
     EditProgress,
