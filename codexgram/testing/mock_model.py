@@ -20,6 +20,8 @@ user text contains          the model ...
                             holding ``CONTENT`` (one line): a ``fileChange`` item, its approval and
                             ``turn/diff/updated``; then answers ``Patch result: <output>``
 ``[[slow:SECONDS]]``        streams ``SLOW_DELTAS`` deltas spread over ``SECONDS`` (for interrupt and steer)
+``[[long:CHARS]]``          streams an answer of ``CHARS`` characters (give or take a trailing space): numbered paragraphs of words
+                            (a long answer to split across messages, or to send as a document)
 ``[[fail]]``                answers HTTP 500: the turn fails (``error`` notification, ``turn/completed``
                             with ``status: "failed"``)
 ==========================  ==================================================================================
@@ -54,7 +56,7 @@ SLOW_DELTAS = 20
 RESPONSES_PATH = "/v1/responses"
 
 _IMAGE_TAG = re.compile(r"</?image\b[^>]*>")
-_MARKER = re.compile(r"\[\[(shell|run|patch|slow|fail)(?::(.*?))?\]\]", re.DOTALL)
+_MARKER = re.compile(r"\[\[(shell|run|patch|slow|long|fail)(?::(.*?))?\]\]", re.DOTALL)
 
 
 # --- the plan: what to answer (pure) -----------------------------------------------------------------------
@@ -157,6 +159,8 @@ def plan_reply(body: Mapping[str, Any], *, call_number: int) -> Reply:
                 "justification": f"The user asked me to run: {arg}",
             },
         )
+    if kind == "long":
+        return TextReply(text=long_text(int(arg or "10000")), delta_size=400)
     if kind == "run":
         return ToolCallReply(call_id=f"call-{call_number}", arguments={"cmd": arg, "yield_time_ms": 2000})
     name, _, content = arg.partition(":")
@@ -164,6 +168,19 @@ def plan_reply(body: Mapping[str, Any], *, call_number: int) -> Reply:
     # No escalation request here: codex applies patches inside the workspace without asking under on-request;
     # a file-change approval needs the thread (or turn) started with approvalPolicy "untrusted".
     return ToolCallReply(call_id=f"call-{call_number}", arguments={"cmd": patch, "yield_time_ms": 2000})
+
+
+def long_text(chars: int) -> str:
+    """A deterministic answer of ``chars`` characters (less a trailing space): paragraphs "Paragraph N: word word ..."."""
+    paragraphs: list[str] = []
+    size = 0
+    number = 0
+    while size < chars:
+        number += 1
+        paragraph = f"Paragraph {number}: " + " ".join(f"word{number}-{i}" for i in range(40))
+        paragraphs.append(paragraph)
+        size += len(paragraph) + 2
+    return "\n\n".join(paragraphs)[:chars].rstrip() or "x"
 
 
 def _input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:

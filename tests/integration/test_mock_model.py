@@ -161,3 +161,11 @@ def test_runs_on_its_own_prints_its_url_and_stops_on_ctrl_c() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_plan_long_answers_with_the_characters_asked() -> None:
+    reply = plan_reply(user_body("[[long:10000]]"), call_number=1)
+    assert isinstance(reply, TextReply)
+    assert 9990 <= len(reply.text) <= 10000
+    assert reply.text.startswith("Paragraph 1: word1-0 word1-1")
+    assert "\n\nParagraph 2: " in reply.text
