@@ -13,6 +13,7 @@ The chat never talks to Codex itself: a prompt is queued on a thread key and tha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -103,11 +104,33 @@ def plan_update(update: Update, ctx: ChatContext) -> ChatPlan:
     command = parse_command(message, bot_username=ctx.bot_username)
     if command is not None:
         return _plan_command(command.name, command.args, update.update_id, ctx)
+    addressed = _addressed(message)
+    if addressed is not None:
+        # A private chat holds only this bot: a command for another one is a slip, never a prompt for Codex
+        # (and one for a bot whose name we do not know is taken as ours).
+        name, bot, args = addressed
+        if ctx.bot_username is None:
+            return _plan_command(name, args, update.update_id, ctx)
+        return ChatPlan(outcome="command for another bot", replies=_reply(views.other_bot_command(name, bot)))
     if message.text is None or not message.text.strip():
         return ChatPlan(
             outcome="unsupported message", replies=_reply(views.unsupported_message(_kind_of(message)))
         )
     return _plan_prompt(update.update_id, ctx)
+
+
+_ADDRESSED = re.compile(r"^/([A-Za-z0-9_]{1,32})@([A-Za-z0-9_]{3,64})(?=\s|$)")
+
+
+def _addressed(message: Message) -> tuple[str, str, str] | None:
+    """(command, bot, arguments) of a ``/command@bot`` that :func:`parse_command` did not take as ours."""
+    text = message.text or ""
+    if message.entities and not any(e.type == "bot_command" and e.offset == 0 for e in message.entities):
+        return None
+    match = _ADDRESSED.match(text)
+    if match is None:
+        return None
+    return match.group(1).lower(), match.group(2), text[match.end() :].strip()
 
 
 def _kind_of(message: Message) -> str:
@@ -165,16 +188,17 @@ def _summary(ctx: ChatContext) -> views.ChatSummary:
 
 def _plan_prompt(update_id: int, ctx: ChatContext) -> ChatPlan:
     session = _session(ctx)
+    thread = ctx.thread
+    if thread is not None and thread.status != THREAD_LOST and not ctx.waiting:
+        # The session's thread goes on in its cwd, also when its workspace was removed since.
+        return ChatPlan(
+            outcome="queued", prompt_state=QUEUED, thread_key=thread.thread_id, poke=thread.thread_id
+        )
     workspace = _workspace(ctx, session.workspace)
     if workspace is None:
         # Kept until a workspace is chosen; the picker once (not for every message sent meanwhile).
         replies = () if ctx.waiting else (views.workspace_picker(ctx.workspaces, None, kept=True),)
         return ChatPlan(outcome="kept: no workspace", prompt_state=WAITING, replies=replies)
-    thread = ctx.thread
-    if thread is not None and thread.status != THREAD_LOST:
-        return ChatPlan(
-            outcome="queued", prompt_state=QUEUED, thread_key=thread.thread_id, poke=thread.thread_id
-        )
     new = _new_thread(ctx, update_id, workspace, None)
     return ChatPlan(
         outcome="queued",
@@ -300,7 +324,7 @@ def _plan_cancel(ctx: ChatContext, outcome: str) -> ChatPlan:
     if thread is None:
         return ChatPlan(outcome=f"{outcome}: nothing running", replies=_reply(views.nothing_running()))
     if turn is None:
-        if ctx.queued and thread.status != THREAD_CREATING:
+        if ctx.queued and thread.status not in (THREAD_CREATING, THREAD_LOST):
             # A turn is being started right now (its record is not written yet): stop it as soon as it is.
             return ChatPlan(
                 outcome=outcome,

@@ -255,6 +255,14 @@ def unknown_command(name: str) -> str:
     return f"I don't know /{escape(name)}. /help lists what I understand; any other text goes to Codex."
 
 
+def other_bot_command(name: str, bot: str) -> str:
+    """``/name@bot`` for another bot, sent in our private chat: answered, never passed to Codex."""
+    return (
+        f"❓ /{escape(name)}@{escape(bot)} is a command for @{escape(bot)}, not for me, so it did not go to "
+        "Codex. /help lists my commands."
+    )
+
+
 def not_yet(name: str) -> str:
     return (
         f"/{escape(name)} is not there yet: it comes in a later version of codexgram. "
