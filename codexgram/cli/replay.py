@@ -6,7 +6,9 @@ calls and answers approvals as recorded. By default it runs on a virtual clock, 
 the recording but the command returns at once; ``--real-time`` keeps the recorded pacing on the wall clock.
 
 Exit codes: 0 the replay went as recorded, 1 it did not (the mismatches are printed on stderr), 2 the file
-is missing or is not a transcript.
+is missing or is not a transcript. With ``--bot`` it plays the transcript through the ThreadActor instead
+(``codexgram.replay.bot_replay``) and prints the chat the way a golden file under ``tests/golden/replay``
+holds it; exit code 1 then means an invariant of the bot replay is broken.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import trio.testing
 import typer
 
 from codexgram.messages import CodexEvent, CodexServerRequestEvent, ThreadEvent
+from codexgram.replay.bot_replay import BotReplayUnsupported, replay_bot
 from codexgram.replay.events import describe_event
 from codexgram.replay.harness import ReplayResult, replay_transcript
-from codexgram.replay.transcript import TranscriptError, load_transcript
+from codexgram.replay.transcript import Transcript, TranscriptError, load_transcript
 
 EXIT_MISMATCH = 1
 EXIT_BAD_FILE = 2
@@ -49,6 +52,13 @@ def replay_command(
         float, typer.Option("--timeout", help="Give up after this many (virtual) seconds.")
     ] = 120.0,
     verbose: Annotated[bool, typer.Option("--verbose", help="Show the link's own log (warnings).")] = False,
+    bot: Annotated[
+        bool,
+        typer.Option(
+            "--bot",
+            help="Play it through the ThreadActor instead and print the chat (what a golden file holds).",
+        ),
+    ] = False,
 ) -> None:
     """Replay a transcript through the Codex link and print the events a thread sees."""
     try:
@@ -58,6 +68,9 @@ def replay_command(
         raise typer.Exit(EXIT_BAD_FILE) from None
 
     stdout = _Stdout()
+    if bot:
+        _replay_through_the_bot(transcript, stdout, timeout=timeout, verbose=verbose)
+        return
 
     def on_event(at: float, event: ThreadEvent) -> None:
         stdout.echo(format_event_line(at, event))
@@ -84,6 +97,36 @@ def replay_command(
         f"replay of {transcript.name} OK: {len(transcript.frames)} frames, {len(result.events)} thread events"
     )
     stdout.finish()
+
+
+def _replay_through_the_bot(
+    transcript: Transcript, stdout: _Stdout, *, timeout: float, verbose: bool
+) -> None:
+    """``--bot``: the chat as the golden file shows it; exit 1 when an invariant is broken."""
+    quiet = [] if verbose else [logging.getLogger("codexgram.actors")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.CRITICAL)  # a thread actor's crash is in the verdict anyway
+    try:
+        result = trio.run(
+            partial(replay_bot, transcript, timeout=timeout),
+            clock=trio.testing.MockClock(autojump_threshold=0),
+        )
+    except BotReplayUnsupported as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_FILE) from None
+    finally:
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
+    for line in result.render().splitlines():
+        stdout.echo(line)
+    stdout.finish()
+    violations = result.violations()
+    if violations:
+        for violation in violations:
+            typer.echo(f"violation: {violation}", err=True)
+        typer.echo(f"bot replay of {transcript.name} FAILED", err=True)
+        raise typer.Exit(EXIT_MISMATCH)
 
 
 class _Stdout:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,16 @@ class FakeAppServer:
     connection beyond the recorded ones is refused (HTTP 503) and counted as a mismatch.
     """
 
-    def __init__(self, transcript: Transcript, *, time_scale: float = 1.0) -> None:
+    def __init__(
+        self, transcript: Transcript, *, time_scale: float = 1.0, allow_unrecorded_answers: bool = False
+    ) -> None:
+        """``allow_unrecorded_answers``: see :class:`~codexgram.replay.playback.Playback` (the bot replay's
+        one allowance; off for the link-level replay)."""
         self.transcript = transcript
-        self.playbacks = [Playback(transcript, frames) for frames in transcript.connections()]
+        self.playbacks = [
+            Playback(transcript, frames, allow_unrecorded_answers=allow_unrecorded_answers)
+            for frames in transcript.connections()
+        ]
         self.time_scale = time_scale  # 0 plays without the recorded gaps
         self.finished = trio.Event()
         self.connected = trio.Event()
@@ -63,6 +71,18 @@ class FakeAppServer:
     @property
     def mismatches(self) -> list[ReplayMismatch]:
         return [m for playback in self.playbacks for m in playback.mismatches] + self._extra
+
+    @property
+    def notes(self) -> list[str]:
+        """What the playbacks' allowance let through, in connection order."""
+        return [note for playback in self.playbacks for note in playback.notes]
+
+    @property
+    def received_requests(self) -> dict[int, Mapping[str, Any]]:
+        """The client's request matched to each recorded request frame (by transcript index)."""
+        return {
+            index: msg for playback in self.playbacks for index, msg in playback.received_requests.items()
+        }
 
     @property
     def server_frames_sent(self) -> int:

@@ -15,6 +15,13 @@ The fake app-server (:mod:`codexgram.replay.fake_server`) feeds every frame the 
 - **Anything unexpected is a** :class:`ReplayMismatch`: a request the transcript has no (more) use for gets a
   JSON-RPC error reply (:data:`UNEXPECTED_CODE`), so the client fails fast instead of hanging; an answer or a
   notification that does not fit is only recorded. The harness turns mismatches into a failed replay.
+- **One opt-in allowance** (``allow_unrecorded_answers``, for the bot replay of a transcript whose client left
+  a server request unanswered, e.g. interrupted the turn instead): an answer to a server request the
+  recording never answered is a *note* (:attr:`Playback.notes`), not a mismatch. An answer that differs from
+  a recorded one stays a mismatch, and a second answer to an answered request too.
+
+The requests the client sent are kept (:attr:`Playback.received_requests`, by the recorded frame they
+matched), so a caller can compare their params with the recording's where they must be equal.
 """
 
 from __future__ import annotations
@@ -56,12 +63,19 @@ class ServerFrame:
 class Playback:
     """The server side of one transcript, for one client connection. Not thread-safe; one owner."""
 
-    def __init__(self, transcript: Transcript, frames: range | None = None) -> None:
+    def __init__(
+        self, transcript: Transcript, frames: range | None = None, *, allow_unrecorded_answers: bool = False
+    ) -> None:
         """Play ``frames`` (a range of transcript indices: one connection) or the whole transcript."""
         self.transcript = transcript
         self.frames = transcript.frames
         self.range = frames if frames is not None else range(len(self.frames))
+        self.allow_unrecorded_answers = allow_unrecorded_answers
         self.mismatches: list[ReplayMismatch] = []
+        self.notes: list[str] = []  # what the allowance let through
+        self.received_requests: dict[int, Mapping[str, Any]] = {}  # recorded request index -> client's msg
+        self._recorded_server_requests: set[Any] = set()  # ids of the server requests of this range
+        self._let_through: set[Any] = set()  # server requests answered under the allowance
         self._unmatched: set[int] = set()
         self._requests: dict[str, deque[int]] = {}
         self._notifications: dict[str, deque[int]] = {}
@@ -92,6 +106,8 @@ class Playback:
                 request = open_requests.pop(id_key(frame.id), None)
                 if request is not None:
                     self._answers_request[index] = request
+            elif kind == "request":
+                self._recorded_server_requests.add(id_key(frame.id))
 
     # --- client side ---------------------------------------------------------------------------------------
 
@@ -119,6 +135,7 @@ class Playback:
             index = queue.popleft()
             self._unmatched.discard(index)
             self._client_ids[index] = msg["id"]
+            self.received_requests[index] = dict(msg)
             return []
         text = f"unexpected request {method}: {self.transcript.name} has no (more) {method} calls"
         self._mismatch(text, msg)
@@ -126,8 +143,18 @@ class Playback:
         return [{"id": msg["id"], "error": error}]
 
     def _client_answer(self, msg: Mapping[str, Any]) -> None:
-        queue = self._answers.get(id_key(msg.get("id")))
+        key = id_key(msg.get("id"))
+        queue = self._answers.get(key)
         if not queue:
+            recorded_unanswered = key in self._recorded_server_requests and key not in self._answers
+            if self.allow_unrecorded_answers and recorded_unanswered and key not in self._let_through:
+                self._let_through.add(key)
+                what = msg.get("result", msg.get("error"))
+                self.notes.append(
+                    f"answer to server request {msg.get('id')!r} ({what!r}) let through: the recording "
+                    "left that request unanswered"
+                )
+                return
             self._mismatch(f"unexpected answer to server request {msg.get('id')!r}", msg)
             return
         index = queue.popleft()

@@ -5,6 +5,16 @@ at 0 and nothing leaks between transcripts), then drives one conversation throug
 :class:`~codexgram.actors.codex_link.CodexLink` with a :class:`~codexgram.replay.transcript.JsonlRecorder`
 attached, so a transcript holds exactly the frames the link sent and received, with their timing.
 
+Who drives the link is the scenario's ``driver``:
+
+- ``"bot"``: the bot itself. The real thread actor runs around the link (:func:`codexgram.replay.bot_replay.
+  open_bot`) and the driver plays only the user: it sends the messages, presses Cancel, cuts the connection or
+  restarts the app-server at the scripted moment; approvals are answered with the scenario's ``decision``.
+  So the transcript holds the bot's own calls (``thread/read`` after a reconnect, its params), and the bot
+  replay (layer 3) can demand exactly those.
+- ``"link"``: a scripted client calls the link directly, for what the bot does not do (yet): leave an
+  approval pending and interrupt the turn instead.
+
 Resource handling: everything a scenario starts (mock model, app-server, link) lives in a nursery that is
 closed before the next scenario starts; the app-server is stopped with a deadline. Error handling: a scenario
 that does not reach ``turn/completed`` within ``SCENARIO_TIMEOUT`` raises ``trio.TooSlowError``; the partly
@@ -15,18 +25,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
 
 from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_actor
 from codexgram.messages import CodexEvent, CodexReconnected, CodexServerRequestEvent, ThreadEvent
+from codexgram.replay.bot_replay import BotRig, BotSession, decision_approver, open_bot
 from codexgram.replay.events import notification_method
-from codexgram.replay.transcript import JsonlRecorder
+from codexgram.replay.transcript import Direction, FrameRecorder, JsonlRecorder
 from codexgram.testing.codex_link_probe import SeverableConnector
 from codexgram.testing.codex_server import AppServer, find_codex_binary, open_codex_sandbox
 from codexgram.testing.mock_model import run_mock_model
@@ -43,14 +55,16 @@ RECORDING_LINK_SETTINGS = LinkSettings(backoff_initial=0.05, backoff_max=0.5)
 class Scenario:
     """One recorded conversation: a thread started with ``thread_params``, one turn with ``text``.
 
-    ``decision`` answers every approval (None: leave it unanswered); ``interrupt_after_deltas`` interrupts
-    the turn after that many agent message deltas (or, with ``interrupt_on_approval``, when the approval
-    request arrives).
+    ``decision`` answers every approval (None: leave it unanswered; the bot always answers, declining by
+    default); ``interrupt_after_deltas`` interrupts the turn (the bot: the user presses Cancel) after that
+    many agent message deltas (or, with ``interrupt_on_approval``, when the approval request arrives:
+    ``link`` driver only). ``driver``: who talks to the link (see the module docstring).
     """
 
     name: str
     text: str
     description: str
+    driver: Literal["bot", "link"] = "bot"
     thread_params: dict[str, Any] = attrs.field(factory=dict)
     decision: str | None = None
     interrupt_after_deltas: int | None = None
@@ -91,6 +105,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         text="Please run [[shell:echo never-run]]",
         interrupt_on_approval=True,
         description="turn/interrupt while a command approval is pending",
+        driver="link",  # the bot answers every approval at once (until approvals come to the chat)
     ),
     Scenario(
         name="reconnect-mid-turn",
@@ -202,7 +217,10 @@ async def record_scenario(
                     restart_server=partial(_crash_and_restart, server),
                 )
                 with JsonlRecorder(path) as recorder:
-                    await _with_link(drive, connector=connector, recorder=recorder)
+                    if scenario.driver == "bot":
+                        await _with_bot(scenario, server, connector=connector, recorder=recorder)
+                    else:
+                        await _with_link(drive, connector=connector, recorder=recorder)
             nursery.cancel_scope.cancel()
     return path
 
@@ -218,6 +236,90 @@ async def _with_link(
         await link.wait_connected(10)
         await body(link)
         nursery.cancel_scope.cancel()
+
+
+class FrameWatch:
+    """Passes every frame on to ``inner`` and counts, for a driver waiting on them, the agent message deltas
+    and the ``turn/completed`` notifications received."""
+
+    def __init__(self, inner: FrameRecorder) -> None:
+        self.inner = inner
+        self.deltas = 0
+        self.completed = 0
+        self._changed = trio.Event()
+
+    def record(self, direction: Direction, msg: Mapping[str, Any]) -> None:
+        self.inner.record(direction, msg)
+        if direction == "recv" and msg.get("method") == "item/agentMessage/delta":
+            self.deltas += 1
+        elif direction == "recv" and msg.get("method") == "turn/completed":
+            self.completed += 1
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        while not done():
+            await self._changed.wait()
+
+
+async def _with_bot(
+    scenario: Scenario, server: AppServer, *, connector: SeverableConnector, recorder: JsonlRecorder
+) -> None:
+    watch = FrameWatch(recorder)
+    session = BotSession(
+        cwd=str(server.workspace), approval_policy=scenario.thread_params.get("approvalPolicy")
+    )
+    approver = decision_approver(scenario.decision or "decline")
+    async with trio.open_nursery() as nursery:  # the link's, closed before the app-server stops
+        link: CodexLink = await nursery.start(
+            partial(codex_link_actor, connector, settings=RECORDING_LINK_SETTINGS, recorder=watch)
+        )
+        await link.wait_connected(10)
+        with tempfile.TemporaryDirectory(prefix="cxg-record-") as tmp:
+            bot = open_bot(link, session, approver=approver, db_path=Path(tmp) / "db", thread_idle=3600)
+            async with bot as rig:
+                await drive_bot(rig, scenario, watch, link=link, server=server, sever=connector.sever)
+        nursery.cancel_scope.cancel()
+
+
+async def drive_bot(
+    rig: BotRig,
+    scenario: Scenario,
+    watch: FrameWatch,
+    *,
+    link: CodexLink,
+    server: AppServer,
+    sever: Callable[[], Awaitable[None]],
+) -> None:
+    """Play the scenario's user against the bot until its (last) turn is delivered."""
+    if scenario.interrupt_on_approval:
+        raise ValueError(f"scenario {scenario.name}: the bot answers every approval; use the link driver")
+    await rig.send_message(scenario.text)
+    if scenario.interrupt_after_deltas is not None:
+        await watch.until(lambda: watch.deltas >= (scenario.interrupt_after_deltas or 0))
+        await rig.press_cancel()
+    if scenario.sever_after_deltas is not None:
+        await watch.until(lambda: watch.deltas >= (scenario.sever_after_deltas or 0))
+        await sever()
+    await _until_delivered(rig, 1)
+    if scenario.then_restart_and_say is not None:
+        made = link.connections_made
+        await _crash_and_restart(server)
+        while not (link.connected and link.connections_made > made):  # noqa: ASYNC110 - the link's state
+            await trio.sleep(0.05)
+        await trio.sleep(0.5)  # the thread re-resumed and told (CodexReconnected), as a user would wait
+        await rig.send_message(scenario.then_restart_and_say)
+        await _until_delivered(rig, 2)
+
+
+async def _until_delivered(rig: BotRig, turns: int) -> None:
+    """Until ``turns`` turns are delivered and every message the user sent is handled."""
+    while True:
+        facts = await rig.facts()
+        delivered = sum(1 for turn in facts.turns if turn.delivered)
+        if delivered >= turns and not facts.unhandled_inbox:
+            return
+        await trio.sleep(0.05)
 
 
 async def _crash_and_restart(server: AppServer) -> None:

@@ -89,3 +89,31 @@ def test_a_reader_that_goes_away_early_is_no_crash() -> None:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+
+
+def test_replay_bot_prints_the_chat_its_golden_file_holds() -> None:
+    path = TRANSCRIPT_DIR / "plain-turn.jsonl"
+    result = CliRunner().invoke(app, ["replay", "--bot", str(path)])
+    assert result.exit_code == 0, result.output
+    golden = Path(__file__).parents[1] / "golden" / "replay" / "plain-turn.txt"
+    assert result.stdout == golden.read_text(encoding="utf-8")
+
+
+def test_replay_bot_fails_when_the_bot_strays(tmp_path: Path) -> None:
+    recorded = load_transcript(TRANSCRIPT_DIR / "reconnect-mid-turn.jsonl")
+    read = next(i for i, frame in enumerate(recorded.frames) if frame.method == "thread/read")
+    answer = next(
+        i
+        for i, frame in enumerate(recorded.frames)
+        if i > read
+        and frame.dir == "recv"
+        and frame.kind == "response"
+        and frame.id == recorded.frames[read].id
+    )
+    kept = [frame for i, frame in enumerate(recorded.frames) if i not in (read, answer)]
+    path = tmp_path / "no-read.jsonl"
+    path.write_text("".join(f"{frame.to_json()}\n" for frame in kept), encoding="utf-8")
+    result = CliRunner().invoke(app, ["replay", "--bot", str(path)])
+    assert result.exit_code == 1
+    assert "unexpected request thread/read" in result.stderr
+    assert "FAILED" in result.stderr

@@ -133,3 +133,48 @@ def test_a_faithful_client_always_finishes_with_its_own_ids(path: Path, data: st
                 assert sent == original  # notifications and server requests go out as recorded
             else:
                 assert sent == {**original, "id": our_ids[original["id"]]}  # answers carry our id
+
+
+UNANSWERED = frames_from(
+    [
+        ("send", {"id": 1, "method": "turn/start", "params": {}}),
+        ("recv", {"id": 1, "result": {}}),
+        ("recv", {"id": 0, "method": "item/commandExecution/requestApproval", "params": {"threadId": "T"}}),
+        ("send", {"id": 2, "method": "turn/interrupt", "params": {}}),
+        ("recv", {"id": 2, "result": {}}),
+    ]
+)
+
+
+def test_an_answer_the_recording_never_gave_is_a_mismatch_by_default() -> None:
+    playback = Playback(UNANSWERED)
+    playback.client_frame({"id": 0, "result": {"decision": "decline"}})
+    assert [m.message for m in playback.mismatches] == ["unexpected answer to server request 0"]
+    assert playback.notes == []
+
+
+def test_the_bot_replays_allowance_notes_it_once_and_nothing_else() -> None:
+    playback = Playback(UNANSWERED, allow_unrecorded_answers=True)
+    playback.client_frame({"id": 0, "result": {"decision": "decline"}})
+    assert playback.mismatches == []
+    [note] = playback.notes
+    assert "server request 0" in note
+    assert "'decision': 'decline'" in note
+    playback.client_frame({"id": 0, "result": {"decision": "decline"}})  # a second answer
+    playback.client_frame({"id": 5, "result": {"decision": "accept"}})  # a request never made
+    assert [m.message for m in playback.mismatches] == [
+        "unexpected answer to server request 0",
+        "unexpected answer to server request 5",
+    ]
+    answered = Playback(SCRIPT, allow_unrecorded_answers=True)  # a recorded answer is still compared
+    answered.client_frame({"id": 1, "method": "thread/start", "params": {}})
+    answered.client_frame({"id": 0, "result": {"decision": "decline"}})
+    assert "differs" in answered.mismatches[0].message
+
+
+def test_the_requests_received_are_kept_by_the_frame_they_matched() -> None:
+    playback = Playback(SCRIPT)
+    playback.client_frame({"id": 41, "method": "thread/start", "params": {"cwd": "/elsewhere"}})
+    assert playback.received_requests == {
+        0: {"id": 41, "method": "thread/start", "params": {"cwd": "/elsewhere"}}
+    }

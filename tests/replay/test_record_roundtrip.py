@@ -1,7 +1,8 @@
 """Record every scenario from the real codex binary now, then replay the fresh transcript through the link.
 
 This keeps the recording driver honest in CI (it is what produced the committed transcripts), checks the
-scenarios still behave as documented with the pinned binary, and that a fresh recording replays green.
+scenarios still behave as documented with the pinned binary, and that a fresh recording replays green: through
+the link, and (a scenario the bot drove) through the bot, in virtual time, with every invariant kept.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trio
+import trio.testing
 
+from codexgram.replay.bot_replay import BotReplayResult, replay_bot
 from codexgram.replay.harness import replay_transcript
 from codexgram.replay.record import SCENARIOS, Scenario, record_scenario
 from codexgram.replay.transcript import Transcript, load_transcript
@@ -73,3 +77,11 @@ async def test_record_then_replay(scenario: Scenario, codex_binary: Path, tmp_pa
         assert (workspace / "notes.txt").read_text() == "hello from codex\n"
     result = await replay_transcript(transcript, time_scale=0.0, timeout=30)
     result.check()
+    if scenario.driver == "bot":
+        bot = await trio.to_thread.run_sync(replay_through_the_bot, transcript)
+        bot.check()
+
+
+def replay_through_the_bot(transcript: Transcript) -> BotReplayResult:
+    """The bot replay wants a virtual clock, this test a real one (for the real codex): its own trio run."""
+    return trio.run(replay_bot, transcript, clock=trio.testing.MockClock(autojump_threshold=0))
