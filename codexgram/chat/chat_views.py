@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import attrs
 
 from codexgram.chat.outgoing import Outgoing
-from codexgram.chat.turn_view import command_line, format_duration
+from codexgram.chat.turn_view import format_duration, short_command, short_path
 from codexgram.codex.lifecycle import PendingApproval
 from codexgram.store.rows import WorkspaceRow
 from codexgram.telegram.keyboards import queued_keyboard, workspace_keyboard
@@ -22,15 +22,18 @@ from codexgram.telegram.render import escape
 DEFAULT_SANDBOX = "workspace-write"
 DEFAULT_APPROVAL_POLICY = "on-request"
 PREVIEW_CHARS = 80
+#: Characters of an error from Codex, a title or a name typed by the user, shown before they are cut.
+ERROR_CHARS = 500
+NAME_CHARS = 60
 
 #: The command menu (setMyCommands) and /help, in order. Later commands answer that they are not there yet.
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "Who I am, who you are, what to do next"),
-    ("help", "The commands"),
-    ("new", "Start a new Codex thread (/new title)"),
+    ("help", "What each command does"),
+    ("new", "Start a fresh Codex thread (/new TITLE)"),
     ("workspaces", "The workspaces you can use"),
-    ("workspace", "Choose the workspace (/workspace NAME)"),
-    ("status", "Workspace, thread, settings, and what runs"),
+    ("workspace", "Choose the workspace Codex works in (/workspace NAME)"),
+    ("status", "Workspace, thread, settings and the running turn"),
     ("cancel", "Stop the running turn"),
 )
 LATER_COMMANDS: tuple[str, ...] = ("threads", "resume", "fork", "archive", "model", "sandbox", "diff")
@@ -44,6 +47,11 @@ def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
 
 def short_id(thread_id: str) -> str:
     return thread_id[:8]
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- /start, /help ------------------------------------------------------------------------------------------
@@ -64,10 +72,10 @@ class ChatSummary:
 
 def _thread_line(summary: ChatSummary) -> str:
     if summary.thread_id is None:
-        return "none yet (your next message starts one)"
+        return "none yet (your next message starts one)" if summary.workspace is not None else "none yet"
     if summary.thread_creating:
         return "being started…"
-    title = f" “{escape(summary.thread_title)}”" if summary.thread_title else ""
+    title = f" “{escape(_cut(summary.thread_title, NAME_CHARS))}”" if summary.thread_title else ""
     return f"<code>{escape(short_id(summary.thread_id))}</code>{title}"
 
 
@@ -136,7 +144,7 @@ def status_text(view: StatusView) -> str:
     if view.codex_connected:
         codex = f"connected, version {escape(view.codex_version or 'unknown')}"
     else:
-        problem = f" ({escape(view.codex_problem)})" if view.codex_problem else ""
+        problem = f" ({escape(_cut(view.codex_problem, ERROR_CHARS))})" if view.codex_problem else ""
         codex = f"⚠️ not connected{problem}; messages are kept until it is back"
     lines = [
         "📊 <b>Status</b>",
@@ -160,7 +168,7 @@ def status_text(view: StatusView) -> str:
 
 def no_workspaces_hint() -> str:
     return (
-        "No workspace is set up yet. The bot's owner adds one on the machine running it:\n"
+        "No workspace is set up yet. On the machine that runs the bot, add one with\n"
         "<code>codexgram admin add-workspace NAME /path/to/project</code>"
     )
 
@@ -168,10 +176,10 @@ def no_workspaces_hint() -> str:
 def workspaces_message(workspaces: Sequence[WorkspaceRow], current: str | None) -> Outgoing:
     if not workspaces:
         return Outgoing(text=no_workspaces_hint())
-    lines = ["<b>Workspaces</b>"]
+    lines = ["📁 <b>Workspaces</b>"]
     for workspace in workspaces:
-        mark = "• " if workspace.name == current else ""
-        lines.append(f"{mark}<b>{escape(workspace.name)}</b> — <code>{escape(workspace.path)}</code>")
+        mark = " (current)" if workspace.name == current else ""
+        lines.append(f"• <b>{escape(workspace.name)}</b> — <code>{escape(workspace.path)}</code>{mark}")
     lines += ["", "Tap one to work in it (or /workspace NAME)."]
     markup = workspace_keyboard([w.name for w in workspaces], current=current)
     return Outgoing(text="\n".join(lines), reply_markup=markup)
@@ -182,15 +190,23 @@ def workspace_picker(
 ) -> Outgoing:
     """The picker (/workspace without a name, or a message sent before any workspace was chosen)."""
     if not workspaces:
-        intro = "I need a workspace before I can pass your message to Codex." if kept else ""
-        text = f"{intro}\n{no_workspaces_hint()}".strip()
-        if kept:
-            text += "\n\nYour message is kept: it goes to Codex once a workspace is chosen."
+        if not kept:
+            return Outgoing(text=no_workspaces_hint())
+        text = (
+            f"📁 Codex needs a workspace to work in. {no_workspaces_hint()}\n\n"
+            "Your message is kept: once the workspace exists, choose it with /workspace and the message goes "
+            "to Codex."
+        )
         return Outgoing(text=text)
+    chosen = _named(workspaces, current)
     if kept:
-        text = "Which workspace should Codex work in? Your message is kept and goes to Codex once you choose."
+        text = (
+            "📁 Which workspace should Codex work in? Your message is kept and goes to Codex once you choose."
+        )
+    elif chosen is None:
+        text = "📁 Choose the workspace Codex works in:"
     else:
-        text = f"Current workspace: {_workspace_line(_named(workspaces, current))}\nChoose one:"
+        text = f"📁 Working in {_workspace_line(chosen)}. Tap a workspace to switch:"
     return Outgoing(text=text, reply_markup=workspace_keyboard([w.name for w in workspaces], current=current))
 
 
@@ -199,10 +215,8 @@ def _named(workspaces: Sequence[WorkspaceRow], name: str | None) -> WorkspaceRow
 
 
 def unknown_workspace(name: str, workspaces: Sequence[WorkspaceRow]) -> Outgoing:
-    known = ", ".join(escape(w.name) for w in workspaces) or "none"
-    text = f"There is no workspace called <b>{escape(name)}</b>. Known: {known}."
-    if not workspaces:
-        text += "\n" + no_workspaces_hint()
+    text = f"There is no workspace called <b>{escape(_cut(name, NAME_CHARS))}</b>."
+    text += " Choose one of these:" if workspaces else "\n" + no_workspaces_hint()
     return Outgoing(
         text=text, reply_markup=workspace_keyboard([w.name for w in workspaces]) if workspaces else None
     )
@@ -210,7 +224,7 @@ def unknown_workspace(name: str, workspaces: Sequence[WorkspaceRow]) -> Outgoing
 
 def workspace_chosen(workspace: WorkspaceRow, *, sending: int = 0, unchanged: bool = False) -> str:
     if unchanged:
-        return f"Already working in {_workspace_line(workspace)}."
+        return f"📁 Already working in {_workspace_line(workspace)}."
     text = f"📁 Now working in {_workspace_line(workspace)}. Your next message starts a new thread there."
     if sending:
         text = (
@@ -221,12 +235,12 @@ def workspace_chosen(workspace: WorkspaceRow, *, sending: int = 0, unchanged: bo
 
 
 def new_thread_text(workspace: WorkspaceRow, title: str | None) -> str:
-    named = f" “{escape(title)}”" if title else ""
+    named = f" “{escape(_cut(title, NAME_CHARS))}”" if title else ""
     return f"🆕 New thread{named} in {_workspace_line(workspace)}. Send your first message."
 
 
 def need_workspace_for_new() -> str:
-    return "Choose a workspace first (/workspace), then /new."
+    return "🆕 A new thread needs a workspace: choose one, and your next message starts the thread there."
 
 
 # --- cancel -------------------------------------------------------------------------------------------------
@@ -245,14 +259,17 @@ def cancelling() -> str:
 
 def refusal_text(user_id: int) -> str:
     return (
-        "Sorry, this is a private bot.\n"
-        f"Your Telegram user id is <code>{user_id}</code>: if the bot is yours, allow yourself with\n"
-        f"<code>codexgram admin allow-user {user_id}</code>"
+        "🔒 Sorry, this is a private bot.\n"
+        f"Your Telegram user id is <code>{user_id}</code>. If the bot is yours, allow yourself on the "
+        f"machine that runs it with\n<code>codexgram admin allow-user {user_id}</code>"
     )
 
 
 def unknown_command(name: str) -> str:
-    return f"I don't know /{escape(name)}. /help lists what I understand; any other text goes to Codex."
+    return (
+        f"❓ I don't know /{escape(name)}. /help lists the commands; a message that is not a command goes "
+        "to Codex."
+    )
 
 
 def other_bot_command(name: str, bot: str) -> str:
@@ -265,24 +282,24 @@ def other_bot_command(name: str, bot: str) -> str:
 
 def not_yet(name: str) -> str:
     return (
-        f"/{escape(name)} is not there yet: it comes in a later version of codexgram. "
+        f"🚧 /{escape(name)} is not there yet: it comes in a later version of codexgram. "
         "/help lists what works now."
     )
 
 
 def edited_message() -> str:
-    return "Edits don't reach Codex (it already has the first version). Send the change as a new message."
+    return "✏️ Edits don't reach Codex (it already has the first version). Send the change as a new message."
 
 
 def unsupported_message(kind: str) -> str:
     return (
-        f"I can't pass {escape(kind)} to Codex yet: photos and files come in a later version. "
-        "Send text for now."
+        f"🚧 I can't pass {escape(kind)} to Codex yet, only text (photos and files come in a later version "
+        "of codexgram)."
     )
 
 
 def busy() -> str:
-    return "I'm busy with a backlog in this chat; your message is kept and handled shortly."
+    return "⏳ I'm busy with a backlog in this chat; your message is kept and handled shortly."
 
 
 def stale_button() -> str:
@@ -301,7 +318,11 @@ def failed_to_handle() -> str:
 
 
 def queued_card(text: str, token: str) -> Outgoing:
-    body = f"🕓 <b>Queued</b>: “{preview(text)}”\nIt starts when the current turn ends, or press Steer now."
+    body = (
+        f"🕓 <b>Queued</b>: “{preview(text)}”\n"
+        "It goes to Codex when the running turn ends; <b>Steer now</b> sends it into the running turn "
+        "instead."
+    )
     return Outgoing(text=body, reply_markup=queued_keyboard(token))
 
 
@@ -318,7 +339,7 @@ def card_steered(text: str) -> str:
 
 
 def card_steer_refused(text: str, error: str | None) -> str:
-    why = f" ({escape(error)})" if error else ""
+    why = f" ({escape(_cut(error, ERROR_CHARS))})" if error else ""
     return (
         f"🕓 Codex did not take “{preview(text)}” into the running turn{why}. "
         "It starts the next turn instead."
@@ -343,15 +364,16 @@ def codex_lost_mid_turn() -> str:
 
 
 def codex_refused(error: str) -> str:
-    return f"❌ Codex refused this message: {escape(error)}"
+    return f"❌ Codex refused this message: {escape(_cut(error, ERROR_CHARS))}"
 
 
 def cannot_stop(error: str | None) -> str:
-    return f"⚠️ Could not stop the turn{': ' + escape(error) if error else ''}. Try /cancel again."
+    why = f": {escape(_cut(error, ERROR_CHARS))}" if error else ""
+    return f"⚠️ Could not stop the turn{why}. Try /cancel again."
 
 
 def thread_create_failed(error: str) -> str:
-    return f"❌ Codex could not start a thread: {escape(error)}"
+    return f"❌ Codex could not start a thread: {escape(_cut(error, ERROR_CHARS))}"
 
 
 def thread_lost() -> str:
@@ -362,11 +384,14 @@ def thread_lost() -> str:
 
 
 def turn_lost() -> str:
-    return "⚠️ <b>This turn was lost</b>: Codex has no record of it (it probably restarted)."
+    return (
+        "⚠️ <b>This turn was lost</b>: Codex has no record of it (it probably restarted). "
+        "Send your message again if it still matters."
+    )
 
 
 def stopped_by_codex() -> str:
-    return "Codex stopped it (it may have been restarted)."
+    return "Codex ended the turn itself (it may have been restarted)."
 
 
 def turn_done(footer: str) -> str:
@@ -375,12 +400,20 @@ def turn_done(footer: str) -> str:
 
 def approval_declined(approval: PendingApproval, *, cwd: str | None = None) -> str:
     if approval.kind == "command":
-        where = f" in <code>{escape(approval.cwd)}</code>" if approval.cwd and approval.cwd != cwd else ""
-        what = f"to run <code>{escape(command_line(approval.command or '?'))}</code>{where}"
+        where = (
+            f" in <code>{escape(short_path(approval.cwd))}</code>"
+            if approval.cwd and approval.cwd != cwd
+            else ""
+        )
+        what = f"to run <code>{escape(short_command(approval.command or '?'))}</code>{where}"
     else:
-        files = ", ".join(f"<code>{escape(change.path)}</code>" for change in approval.changes[:5]) or "files"
-        what = f"to change {files}"
-    reason = f"\nIts reason: {escape(approval.reason)}" if approval.reason else ""
+        shown = approval.changes[:5]
+        files = (
+            ", ".join(f"<code>{escape(short_path(change.path, cwd))}</code>" for change in shown) or "files"
+        )
+        more = f" and {len(approval.changes) - len(shown)} more" if len(approval.changes) > len(shown) else ""
+        what = f"to change {files}{more}"
+    reason = f"\nIts reason: {escape(_cut(approval.reason, ERROR_CHARS))}" if approval.reason else ""
     return (
         f"🚫 Codex asked {what}.{reason}\n"
         "Declined: approving from Telegram comes in a later version of codexgram, "

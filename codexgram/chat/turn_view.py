@@ -14,6 +14,7 @@ exit code and the tail of its output, a file change as its files with their +/- 
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from pathlib import PurePosixPath
@@ -42,19 +43,26 @@ from codexgram.codex.turn_transcript import (
 from codexgram.telegram.chunking import TELEGRAM_TEXT_LIMIT, split_html
 from codexgram.telegram.html_entities import plain_text_of, utf16_len
 from codexgram.telegram.keyboards import cancel_keyboard
-from codexgram.telegram.render import escape, render_message, render_progress
+from codexgram.telegram.render import escape, markdown_to_html, render_message, render_progress
 
 #: Lines and characters of a command's output shown in its message (the tail: where errors are).
 OUTPUT_TAIL_LINES = 15
 OUTPUT_TAIL_CHARS = 1500
-#: Characters of a command line shown before it is cut.
+#: Characters and lines of a command shown before it is cut (a heredoc can be a whole file).
 COMMAND_CHARS = 300
+COMMAND_LINES = 6
+#: Characters of a path shown (its end, where the file name is).
+PATH_CHARS = 120
+#: Files listed in a file change's message, and the visible characters its list may take.
+FILES_SHOWN = 20
+FILES_CHARS = 3000
 #: Plan steps shown in the progress message (the rest are counted).
 PLAN_STEPS_SHOWN = 8
 #: Caption limit of a document (UTF-16 units after parsing).
 CAPTION_LIMIT = 1024
 
 _STEP_ICONS = {"completed": "✅", "inProgress": "▶️", "pending": "◻️"}
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
 
 
 @attrs.frozen(kw_only=True)
@@ -110,17 +118,37 @@ def command_line(command: str) -> str:
     return command
 
 
+def short_command(command: str, *, chars: int = COMMAND_CHARS, lines: int = COMMAND_LINES) -> str:
+    """The command as the agent wrote it (:func:`command_line`), cut to ``lines`` lines and ``chars``
+    characters, with a note of the lines left out."""
+    text = command_line(command).strip("\n")
+    all_lines = text.splitlines() or [""]
+    shown = "\n".join(all_lines[:lines])
+    hidden = len(all_lines) - lines
+    if len(shown) > chars:
+        shown = shown[: chars - 1] + "…"
+    elif hidden > 0:
+        shown += "\n…"
+    if hidden > 0:
+        shown += f" ({hidden} more line{'s' if hidden != 1 else ''})"
+    return shown
+
+
+def short_path(path: str, cwd: str | None = None, *, chars: int = PATH_CHARS) -> str:
+    """``path`` relative to ``cwd`` when it is inside it, and cut at the front to ``chars`` characters (the
+    end, with the file name, is what tells files apart)."""
+    if cwd and PurePosixPath(path).is_relative_to(cwd):
+        path = str(PurePosixPath(path).relative_to(cwd))
+    return path if len(path) <= chars else "…" + path[-(chars - 1) :]
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _relative(path: str, cwd: str | None) -> str:
-    if cwd:
-        try:
-            return str(PurePosixPath(path).relative_to(cwd))
-        except ValueError:
-            pass
-    return path
+def _plan_step_html(text: str) -> str:
+    """A plan step: escaped, cut, its `code` spans as code (plans are written in Markdown)."""
+    return _INLINE_CODE.sub(r"<code>\1</code>", escape(_cut(" ".join(text.split()), 120)))
 
 
 # --- the progress message -----------------------------------------------------------------------------------
@@ -129,7 +157,7 @@ def _relative(path: str, cwd: str | None) -> str:
 def _header(view: ProgressView) -> str:
     elapsed = format_duration(view.elapsed)
     if view.codex_away:
-        return f"⚠️ <b>Codex is unreachable</b> · {elapsed} — the turn may go on; waiting for it to come back"
+        return f"⚠️ <b>Waiting for Codex to come back</b> · {elapsed}"
     if view.stopping:
         return f"⏹ <b>Stopping…</b> · {elapsed}"
     if view.waiting_on_approval:
@@ -140,7 +168,7 @@ def _header(view: ProgressView) -> str:
 def _plan_lines(plan: Sequence[PlanStep]) -> list[str]:
     if not plan:
         return []
-    lines = [f"{_STEP_ICONS.get(step.status, '◻️')} {escape(_cut(step.text, 120))}" for step in plan]
+    lines = [f"{_STEP_ICONS.get(step.status, '◻️')} {_plan_step_html(step.text)}" for step in plan]
     if len(lines) > PLAN_STEPS_SHOWN:
         current = next((i for i, step in enumerate(plan) if step.status != "completed"), len(plan) - 1)
         start = max(0, min(current - 2, len(lines) - PLAN_STEPS_SHOWN))
@@ -157,11 +185,15 @@ def _activity_lines(view: ProgressView) -> list[str]:
     lines: list[str] = []
     for entry in view.transcript.entries:
         if isinstance(entry, CommandRun) and entry.status == ITEM_STATUS_IN_PROGRESS:
-            lines.append(f"💻 <code>{escape(_cut(command_line(entry.command), 200))}</code>")
+            command = short_command(entry.command, chars=200, lines=1)
+            lines.append(f"💻 Running <code>{escape(command)}</code>")
         elif isinstance(entry, FileEdit) and entry.status == ITEM_STATUS_IN_PROGRESS:
-            paths = ", ".join(escape(_relative(change.path, view.cwd)) for change in entry.changes[:5])
-            more = f" and {len(entry.changes) - 5} more" if len(entry.changes) > 5 else ""
-            lines.append(f"📝 changing {paths}{more}")
+            paths = ", ".join(
+                f"<code>{escape(short_path(change.path, view.cwd, chars=80))}</code>"
+                for change in entry.changes[:3]
+            )
+            more = f" and {len(entry.changes) - 3} more" if len(entry.changes) > 3 else ""
+            lines.append(f"📝 Editing {paths}{more}")
     return lines[-4:]
 
 
@@ -175,9 +207,9 @@ def _streaming_text(view: ProgressView) -> str:
 
 def progress_text(view: ProgressView, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
     """The progress message's HTML: header, plan, current activity, then as much of the answer's tail as
-    fits."""
-    parts = [_header(view), *_plan_lines(view.plan), *_activity_lines(view)]
-    head = "\n".join(parts)
+    fits; a blank line between the parts."""
+    sections = [[_header(view)], _plan_lines(view.plan), _activity_lines(view)]
+    head = "\n\n".join("\n".join(lines) for lines in sections if lines)
     used = utf16_len(plain_text_of(head))
     answer = _streaming_text(view).strip()
     room = limit - used - 2  # the blank line between
@@ -211,59 +243,94 @@ def diff_counts(change: FileUpdateChange) -> tuple[int, int]:
 
 
 def _command_html(entry: CommandRun) -> str:
-    line = f"💻 <code>{escape(_cut(command_line(entry.command), COMMAND_CHARS))}</code>"
+    line = f"💻 <code>{escape(short_command(entry.command))}</code>"
     if entry.status == ITEM_STATUS_DECLINED:
-        return f"{line}\n🚫 declined: not run"
+        return f"{line}\n🚫 declined, not run"
     if entry.exit_code is not None:
         mark = "✅" if entry.exit_code == 0 else "❌"
         result = f"{mark} exit {entry.exit_code}"
     elif entry.status == ITEM_STATUS_FAILED:
         result = "❌ failed"
     elif entry.status == ITEM_STATUS_IN_PROGRESS:
-        result = "⏹ cut short"
+        result = "⏹ stopped before it finished"
     else:
         result = "✅ done"
     output = entry.output.strip("\n")
-    if not output:
+    if not output.strip():
         return f"{line}\n{result}"
     lines = output.splitlines()
     tail = "\n".join(lines[-OUTPUT_TAIL_LINES:])
     if len(tail) > OUTPUT_TAIL_CHARS:
         tail = "…" + tail[-OUTPUT_TAIL_CHARS:]
     elif len(lines) > OUTPUT_TAIL_LINES:
-        tail = f"… ({len(lines) - OUTPUT_TAIL_LINES} lines above)\n{tail}"
+        hidden = len(lines) - OUTPUT_TAIL_LINES
+        tail = f"… ({hidden} line{'s' if hidden != 1 else ''} above)\n{tail}"
     return f"{line}\n{result}\n<pre>{escape(tail)}</pre>"
 
 
+_FILE_EDIT_HEADERS = {
+    ITEM_STATUS_COMPLETED: "📝 Changed {files}",
+    ITEM_STATUS_DECLINED: "🚫 Not changed (declined): {files}",
+    ITEM_STATUS_FAILED: "❌ Could not change {files}",
+    ITEM_STATUS_IN_PROGRESS: "⏹ Stopped while changing {files}",
+}
+
+
+def _file_line(change: FileUpdateChange, cwd: str | None) -> tuple[str, int]:
+    """One file of a change (HTML) and its visible length."""
+    added, removed = diff_counts(change)
+    path = short_path(change.path, cwd)
+    html = f"• <code>{escape(path)}</code>"
+    visible = 2 + len(path)
+    if change.kind.move_path:
+        target = short_path(change.kind.move_path, cwd)
+        html += f" → <code>{escape(target)}</code>"
+        visible += 3 + len(target)
+    if change.kind.type == "add":
+        counts = f" (new) +{added}"
+    elif change.kind.type == "delete":
+        counts = f" (deleted) \u2212{removed}"
+    else:
+        counts = f" +{added} \u2212{removed}"
+    return html + counts, visible + len(counts)
+
+
 def _file_edit_html(entry: FileEdit, cwd: str | None) -> str:
+    """The files of a change with their +/- counts: at most ``FILES_SHOWN`` of them and ``FILES_CHARS``
+    visible characters, so that any change fits one message."""
     count = len(entry.changes)
-    verb = {ITEM_STATUS_DECLINED: "🚫 Not applied (declined)", ITEM_STATUS_FAILED: "❌ Failed to change"}.get(
-        entry.status, "📝 Changed"
-    )
-    lines = [f"{verb} {count} file{'s' if count != 1 else ''}"]
-    for change in entry.changes[:20]:
-        added, removed = diff_counts(change)
-        kind = {"add": "new, ", "delete": "deleted, "}.get(change.kind.type, "")
-        moved = f" → {escape(_relative(change.kind.move_path, cwd))}" if change.kind.move_path else ""
-        lines.append(
-            f"• <code>{escape(_relative(change.path, cwd))}</code>{moved} ({kind}+{added} \u2212{removed})"
-        )
-    if count > 20:
-        lines.append(f"… and {count - 20} more")
+    files = f"{count} file{'s' if count != 1 else ''}"
+    lines = [
+        _FILE_EDIT_HEADERS.get(entry.status, _FILE_EDIT_HEADERS[ITEM_STATUS_COMPLETED]).format(files=files)
+    ]
+    used = 0
+    for change in entry.changes[:FILES_SHOWN]:
+        html, visible = _file_line(change, cwd)
+        if used + visible > FILES_CHARS:
+            break
+        lines.append(html)
+        used += visible + 1
+    if len(lines) - 1 < count:
+        lines.append(f"… and {count - (len(lines) - 1)} more")
     return "\n".join(lines)
+
+
+def _mcp_error(error: object) -> str | None:
+    if isinstance(error, dict):
+        error = error.get("message")
+    return error.strip() if isinstance(error, str) and error.strip() else None
 
 
 def _other_html(entry: OtherStep) -> str | None:
     item = entry.item
     if isinstance(item, McpToolCallItem):
-        mark = (
-            "✅"
-            if item.status == ITEM_STATUS_COMPLETED
-            else "❌"
-            if item.status == ITEM_STATUS_FAILED
-            else "⏹"
-        )
-        return f"🔧 <code>{escape(item.server)}.{escape(item.tool)}</code> {mark}"
+        line = f"🔧 <code>{escape(_cut(item.server, 60))}.{escape(_cut(item.tool, 60))}</code>"
+        if item.status == ITEM_STATUS_COMPLETED:
+            return f"{line}\n✅ done"
+        if item.status == ITEM_STATUS_FAILED:
+            error = _mcp_error(item.error)
+            return f"{line}\n❌ failed{': ' + escape(_cut(error, 500)) if error else ''}"
+        return f"{line}\n⏹ stopped before it finished"
     if isinstance(item, WebSearchItem):
         return f"🔎 Searched the web: {escape(_cut(item.query, 300))}"
     return None  # reasoning and plans show in the progress message; unknown items are not shown
@@ -280,7 +347,7 @@ def entry_messages(
     """The message(s) for one finished step; ``footer`` (HTML) ends the last one. ``[]`` for steps that are
     not shown on their own (reasoning, plans) unless a footer must go out."""
     if isinstance(entry, AgentText):
-        text = entry.text if entry.completed else entry.text.rstrip() + "\n\n*(cut short)*"
+        text = entry.text if entry.completed else entry.text.rstrip() + " …\n\n*(cut short)*"
         return answer_messages(text, max_chunks=max_chunks, footer=footer, notify=notify)
     if isinstance(entry, CommandRun):
         body: str | None = _command_html(entry)
@@ -307,25 +374,38 @@ def answer_messages(
     room = TELEGRAM_TEXT_LIMIT - (utf16_len(plain_text_of(footer)) + 2 if footer else 0)
     rendered = render_message(markdown, limit=room, max_chunks=max_chunks)
     if rendered.document is not None:
-        caption_room = CAPTION_LIMIT - (utf16_len(plain_text_of(footer)) + 2 if footer else 0)
-        preview = render_message(markdown, limit=caption_room, max_chunks=0).preview or ""
-        caption = split_html(preview, limit=caption_room)[0] if preview else ""
-        return [Outgoing(document=rendered.document, caption=_with_footer(caption, footer), notify=notify)]
+        return [
+            Outgoing(
+                document=rendered.document,
+                caption=_caption(markdown, rendered.document[0], footer),
+                notify=notify,
+            )
+        ]
     chunks = list(rendered.chunks)
     messages = [Outgoing(text=chunk) for chunk in chunks[:-1]]
     messages.append(Outgoing(text=_with_footer(chunks[-1], footer), notify=notify))
     return messages
 
 
+def _caption(markdown: str, filename: str, footer: str | None) -> str:
+    """A document's caption: the start of the answer, a note that the whole of it is in the file, the
+    footer; within Telegram's caption limit."""
+    note = f"📎 <i>Too long for the chat: the whole answer is in {escape(filename)}.</i>"
+    tail = _with_footer(f"\n…\n\n{note}", footer)
+    room = CAPTION_LIMIT - utf16_len(plain_text_of(tail))
+    head = split_html(markdown_to_html(markdown), limit=room)
+    return (head[0] if head else "") + tail
+
+
 # --- the end of a turn --------------------------------------------------------------------------------------
 
 
 def turn_footer(*, elapsed: float, tokens: int | None) -> str:
-    """``12s · 1,234 tokens``: how long the turn took and what it used, in italics."""
+    """``⏱ 12s · 1,234 tokens``: how long the turn took and what it used, in italics."""
     parts = [format_duration(elapsed)]
     if tokens:
         parts.append(format_tokens(tokens))
-    return f"<i>{' · '.join(parts)}</i>"
+    return f"<i>⏱ {' · '.join(parts)}</i>"
 
 
 def ending_message(transcript: TurnTranscript, *, reason: str | None = None) -> str | None:
@@ -333,6 +413,8 @@ def ending_message(transcript: TurnTranscript, *, reason: str | None = None) -> 
     if transcript.status == TURN_STATUS_INTERRUPTED:
         return f"⏹ <b>Stopped.</b>{' ' + escape(reason) if reason else ''}"
     if transcript.status == TURN_STATUS_FAILED or (transcript.status is None and reason):
-        detail = transcript.error.message if transcript.error is not None else (reason or "no reason given")
+        detail = transcript.error.message.strip() if transcript.error is not None else (reason or "")
+        if not detail:
+            return "❌ <b>The turn failed</b> (Codex gave no reason)."
         return f"❌ <b>The turn failed:</b> {escape(_cut(detail, 1500))}"
     return None

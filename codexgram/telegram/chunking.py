@@ -13,6 +13,9 @@ end of the chunk and reopened, with their attributes, at the start of the next o
 as ``<pre><code class="language-x">``). Chunks whose visible text would be only whitespace are left out:
 Telegram refuses an empty message.
 
+:func:`html_tail` cuts from the other end: the latest part of the text that fits, starting at the earliest
+break that still leaves at least half the limit shown (for a streaming answer, whose end is what matters).
+
 The input must be well-formed HTML as :mod:`codexgram.telegram.render` produces it (every tag closed, text
 escaped); the chunker does not repair other markup.
 """
@@ -25,7 +28,7 @@ from typing import NamedTuple
 
 from codexgram.telegram.html_entities import telegram_trim
 
-__all__ = ["TELEGRAM_TEXT_LIMIT", "split_html"]
+__all__ = ["TELEGRAM_TEXT_LIMIT", "html_tail", "split_html"]
 
 #: Characters (UTF-16 code units) Telegram accepts in one message after entity parsing.
 TELEGRAM_TEXT_LIMIT = 4096
@@ -190,3 +193,53 @@ def _emit(tokens: list[_Token], opened: list[_Tag], open_at_end: list[_Tag]) -> 
 
 def _visible(tokens: list[_Token]) -> str:
     return "".join(token.visible for token in tokens if isinstance(token, _Char))
+
+
+def html_tail(markup: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """The end of ``markup`` whose visible text is at most ``limit`` UTF-16 units: all of it when it fits,
+    else the tail from a break, in the same order of preference as :func:`split_html` (paragraph, line, word,
+    else anywhere), taking the earliest break of a kind that still shows at least half the limit. Tags open
+    where the tail starts are reopened with their attributes. ``""`` when the visible text is only whitespace.
+    Raises ``ValueError`` for ``limit < 2`` or malformed markup."""
+    if limit < 2:
+        raise ValueError("limit must be at least 2 (an astral character is 2 UTF-16 units)")
+    tokens = _tokenize(markup)
+    if not telegram_trim(_visible(tokens)):
+        return ""
+    # suffix[i]: visible width of tokens[i:]
+    suffix = [0] * (len(tokens) + 1)
+    for i in range(len(tokens) - 1, -1, -1):
+        token = tokens[i]
+        suffix[i] = suffix[i + 1] + (token.width if isinstance(token, _Char) else 0)
+    if suffix[0] <= limit:
+        return markup
+    first = next(i for i in range(len(tokens)) if suffix[i] <= limit)
+    start = _tail_start(tokens, first, suffix, limit)
+    stack = _apply([], tokens[:start])
+    return "".join(tag.source for tag in stack) + "".join(token.source for token in tokens[start:])
+
+
+def _tail_start(tokens: list[_Token], first: int, suffix: list[int], limit: int) -> int:
+    """Where the tail starts: the earliest break at or after ``first`` (the earliest token from which the rest
+    fits) of the best kind that leaves at least half the limit shown; else ``first``."""
+    paragraph_clean = line_clean = paragraph = line = word = None
+    i = first
+    while i < len(tokens) and suffix[i] * 2 >= limit:
+        if i > 0 and _is_newline(tokens[i - 1]) and not _is_newline(tokens[i]):
+            run = 1
+            while i - run > 0 and _is_newline(tokens[i - run - 1]):
+                run += 1
+            clean = not _is_blank(tokens[i])
+            if run >= 2:
+                paragraph = i if paragraph is None else paragraph
+                paragraph_clean = i if clean and paragraph_clean is None else paragraph_clean
+            else:
+                line = i if line is None else line
+                line_clean = i if clean and line_clean is None else line_clean
+        elif i > 0 and word is None and isinstance(prev := tokens[i - 1], _Char) and prev.visible == " ":
+            word = i
+        i += 1
+    for candidate in (paragraph_clean, line_clean, paragraph, line, word):
+        if candidate is not None:
+            return candidate
+    return first

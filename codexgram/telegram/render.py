@@ -29,8 +29,14 @@ from attrs import frozen
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
-from codexgram.telegram.chunking import TELEGRAM_TEXT_LIMIT, split_html
-from codexgram.telegram.html_entities import HtmlParseError, parse_html, plain_text_of, utf16_len
+from codexgram.telegram.chunking import TELEGRAM_TEXT_LIMIT, html_tail, split_html
+from codexgram.telegram.html_entities import (
+    HtmlParseError,
+    parse_html,
+    plain_text_of,
+    telegram_trim,
+    utf16_len,
+)
 
 __all__ = [
     "RenderedMessage",
@@ -132,20 +138,16 @@ def render_message(
 
 
 def render_progress(markdown: str, *, limit: int = TELEGRAM_TEXT_LIMIT) -> str | None:
-    """One message for a streaming answer: the whole rendering if it fits, else "…" and the latest part
-    (as many trailing chunks as fit). ``None`` when there is nothing to show yet."""
-    chunks = render_chunks(markdown, limit=limit - 2)  # room for the "…\n" prefix
-    if len(chunks) <= 1:
-        return chunks[0] if chunks else None
-    tail = [chunks[-1]]
-    used = utf16_len(plain_text_of(chunks[-1]))
-    for chunk in reversed(chunks[:-1]):
-        width = utf16_len(plain_text_of(chunk)) + 1  # and the newline that joins it
-        if used + width > limit - 2:
-            break
-        tail.insert(0, chunk)
-        used += width
-    return "…\n" + "\n".join(tail)
+    """One message for a streaming answer: the whole rendering if it fits, else "…" and the latest part,
+    from a paragraph, line or word break, filling at least half of ``limit`` (:func:`html_tail`). ``None``
+    when there is nothing to show yet."""
+    rendered = markdown_to_html(markdown)
+    shown = plain_text_of(rendered)
+    if not telegram_trim(shown):
+        return None
+    if utf16_len(shown) <= limit:
+        return rendered
+    return "…\n" + html_tail(rendered, limit=limit - 2)  # the "…\n" prefix is 2 units
 
 
 # --- blocks ------------------------------------------------------------------------------------------------

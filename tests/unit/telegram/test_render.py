@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codexgram.telegram.chunking import split_html
+from codexgram.telegram.chunking import html_tail, split_html
 from codexgram.telegram.html_entities import parse_html
 from codexgram.telegram.render import (
     escape,
@@ -168,6 +168,29 @@ def test_progress_shows_everything_or_the_latest_part() -> None:
     assert text.startswith("…\n")
     assert text.rstrip().endswith("step 99: " + "done " * 19 + "done")
     assert len(text) > 250  # several trailing chunks, not just the last scrap
+
+
+def test_progress_never_shrinks_to_a_scrap_when_a_new_chunk_begins() -> None:
+    # 2,000 characters of paragraphs in 1,000-unit messages: the last chunk is a short scrap; the progress
+    # message still shows nearly the limit, from a paragraph break.
+    markdown = "\n\n".join(f"paragraph {i}: " + "word " * 30 for i in range(13)) + "\n\nthe end"
+    progress = render_progress(markdown, limit=1000)
+    assert progress is not None
+    text, _ = parse_html(progress)
+    assert 800 < len(text) <= 1000
+    assert text.startswith("…\nparagraph ")
+    assert text.endswith("the end")
+
+
+def test_html_tail_starts_at_a_paragraph_break_and_reopens_tags() -> None:
+    assert html_tail("short", limit=10) == "short"
+    assert html_tail("  \n ", limit=2) == ""
+    assert html_tail("first part\n\nsecond part", limit=15) == "second part"
+    assert html_tail("one two three four", limit=12) == "three four"
+    code = '<pre><code class="language-py">' + "\n".join(f"line {i}" for i in range(10)) + "</code></pre>"
+    tail = html_tail(code, limit=20)
+    assert tail == '<pre><code class="language-py">line 7\nline 8\nline 9</code></pre>'
+    assert parse_html(tail)[0] == "line 7\nline 8\nline 9"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from codexgram.telegram.chunking import split_html
+from codexgram.telegram.chunking import html_tail, split_html
 from codexgram.telegram.html_entities import parse_html, telegram_trim, utf16_len
 from codexgram.telegram.render import markdown_to_html, render_chunks, render_message, render_progress
 
@@ -135,3 +135,21 @@ def test_render_message_sends_chunks_or_a_document_with_a_valid_preview(
     preview_text, _ = parse_html(result.preview)
     assert utf16_len(preview_text) <= limit
     assert "attached as answer.md" in preview_text
+
+
+@settings(max_examples=200, deadline=None)
+@given(markdown=markdown_documents, limit=st.integers(min_value=2, max_value=400))
+def test_html_tail_is_valid_fits_and_fills_at_least_half(markdown: str, limit: int) -> None:
+    rendered = markdown_to_html(markdown)
+    whole, _ = parse_html(rendered)
+    tail = html_tail(rendered, limit=limit)
+    if not telegram_trim(whole):
+        assert tail == ""
+        return
+    text, _ = parse_html(tail)  # raises if Telegram would refuse it
+    assert utf16_len(text) <= limit
+    assert whole.endswith(text)  # exactly the end: nothing left out, reordered or added
+    if utf16_len(whole) > limit:
+        assert utf16_len(text) * 2 >= limit - 1
+    else:
+        assert tail == rendered
