@@ -381,6 +381,7 @@ class _ThreadRun:
 
     def _on_result(self, result: Result) -> list[Effect]:
         core, now = self.core, self._now()
+        log.debug("thread %s: %r", self.thread.thread_id, result)
         if isinstance(result, Resumed):
             return core.on_resumed(ok=result.ok, gone=result.failure == "gone", now=now)
         if isinstance(result, ThreadRead):
@@ -458,6 +459,8 @@ class _ThreadRun:
 
     async def _execute(self, effect: Effect) -> None:
         services, chat_id, thread_id = self.services, self.chat_id, self.thread.thread_id
+        if not isinstance(effect, Typing | EditProgress):
+            log.debug("thread %s: %.300r", thread_id, effect)
         at = self._now()
         if isinstance(effect, Resume):
             self._spawn(self._resume)

@@ -20,8 +20,8 @@ user text contains          the model ...
                             holding ``CONTENT`` (one line): a ``fileChange`` item, its approval and
                             ``turn/diff/updated``; then answers ``Patch result: <output>``
 ``[[slow:SECONDS]]``        streams ``SLOW_DELTAS`` deltas spread over ``SECONDS`` (for interrupt and steer)
-``[[long:CHARS]]``          streams an answer of ``CHARS`` characters (give or take a trailing space): numbered paragraphs of words
-                            (a long answer to split across messages, or to send as a document)
+``[[long:CHARS]]``          streams an answer of ``CHARS`` characters (less a trailing space) in numbered
+                            paragraphs (a long answer to split across messages, or to send as a document)
 ``[[fail]]``                answers HTTP 500: the turn fails (``error`` notification, ``turn/completed``
                             with ``status: "failed"``)
 ==========================  ==================================================================================
@@ -171,7 +171,8 @@ def plan_reply(body: Mapping[str, Any], *, call_number: int) -> Reply:
 
 
 def long_text(chars: int) -> str:
-    """A deterministic answer of ``chars`` characters (less a trailing space): paragraphs "Paragraph N: word word ..."."""
+    """A deterministic answer of ``chars`` characters (less a trailing space), in paragraphs
+    "Paragraph N: word word ..."."""
     paragraphs: list[str] = []
     size = 0
     number = 0
