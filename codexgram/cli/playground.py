@@ -23,22 +23,24 @@ yours), so a later run can reuse it.
 
 Structured concurrency: :func:`run_playground` owns one nursery per layer (servers, then the chat: bot and
 console). The end comes from end of input (Ctrl-D), SIGINT/SIGTERM (Ctrl-C; while the bot runs, its own
-signal handling stops it in order, and the playground follows), or an error. Then the bot is cancelled (it
-cleans up on cancellation), the app-server is stopped (SIGTERM, SIGKILL after a deadline, shielded; its
-socket removed), the servers are cancelled, the log file is closed and the temporary directory removed.
+signal handling stops it in order, and the playground follows), or an error. At end of input the playground
+sets the bot's ``stop`` event (:class:`~codexgram.cli.playground_bot.PlaygroundBot`) and waits for its
+orderly shutdown, the one a signal gives it; only a bot that overruns that is cancelled. Then the app-server
+is stopped (SIGTERM, SIGKILL after a deadline, shielded; its socket removed), the servers are cancelled, the
+log file is closed and the temporary directory removed.
+
+Split: :mod:`codexgram.cli.playground_setup` (directory, log file, settings, allowlist),
+:mod:`codexgram.cli.playground_bot` (the bot's run, start and stop); this module orchestrates the layers and
+is the ``playground`` command.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import secrets
 import shutil
 import signal
-import tempfile
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
@@ -49,14 +51,23 @@ import trio
 import typer
 
 from codexgram.actors.runtime import unwrapping_single_errors
-from codexgram.app import run_bot
 from codexgram.cli.common import EXIT_REFUSED, fail
+from codexgram.cli.playground_bot import START_WAIT, STOP_WAIT, PlaygroundBot, bot_username
+from codexgram.cli.playground_setup import (
+    AUDIT_ACTOR,
+    LOG_FILE,
+    PLAYGROUND_USER_ID,
+    WORKSPACE_NAME,
+    PlaygroundError,
+    allowlist,
+    fake_token,
+    logging_to,
+    make_directory,
+    playground_settings,
+)
 from codexgram.codex.version import TESTED_CODEX_VERSION
-from codexgram.config import Secret, Settings
+from codexgram.config import Settings
 from codexgram.errors import CodexgramError
-from codexgram.logging_setup import configure_logging
-from codexgram.store import queries
-from codexgram.store.db import immediate_transaction, open_database
 from codexgram.testing.codex_server import (
     BIN_ENV,
     AppServer,
@@ -69,24 +80,21 @@ from codexgram.testing.codex_server import (
 from codexgram.testing.fake_telegram import FakeTelegram, run_fake_telegram
 from codexgram.testing.fake_telegram.console import run_console
 from codexgram.testing.mock_model import MockModel, run_mock_model
-from codexgram.workspace_paths import validate_workspace_name, validate_workspace_path
+
+__all__ = [
+    "AUDIT_ACTOR",
+    "PLAYGROUND_USER_ID",
+    "WORKSPACE_NAME",
+    "Playground",
+    "PlaygroundError",
+    "playground_command",
+    "register",
+    "run_playground",
+]
 
 log = logging.getLogger(__name__)
 
-PLAYGROUND_USER_ID: Final = 1001
-PLAYGROUND_USER_NAME: Final = "playground"
-WORKSPACE_NAME: Final = "playground"
-AUDIT_ACTOR: Final = "playground"
-LOG_FILE: Final = "playground.log"
-LOG_LEVEL: Final = "INFO"
-TEMP_PREFIX: Final = "codexgram-playground-"
-# How long the banner waits for the bot to log in to the fake before it says so and goes on anyway.
-LOGIN_WAIT: Final = 30.0
 EXIT_INTERRUPTED: Final = 130
-
-
-class PlaygroundError(CodexgramError):
-    """The playground could not be set up (a port, the directory, the app-server); the message is one line."""
 
 
 @attrs.frozen(kw_only=True)
@@ -126,18 +134,19 @@ async def run_playground(
     directory, removed at the end unless ``keep``. ``stdin``: the user's typed lines (default: a duplicate
     of file descriptor 0). ``write``: prints one line of the chat or of the playground's own messages.
     ``codex_bin``: the codex to run (default: :func:`find_codex_binary`, which may npm-install it).
-    ``task_status``: reports a :class:`Playground` once the bot logged in and the banner is printed.
+    ``task_status``: reports a :class:`Playground` once the bot runs (every actor started, or
+    :data:`~codexgram.cli.playground_bot.START_WAIT` passed) and the banner is printed.
 
     Error handling: a :class:`~codexgram.errors.CodexgramError` whose message is one line (the app-server
     did not start, npm is missing, a port could not be bound, the bot failed); a single error escapes
     unwrapped from its exception groups. SIGINT/SIGTERM end it normally (it returns).
     """
-    root, temporary = _make_directory(directory)
-    token = _fake_token()
+    root, temporary = make_directory(directory)
+    token = fake_token()
     try:
         with (
             unwrapping_single_errors(),
-            _logging_to(root / LOG_FILE, redact=[token]),
+            logging_to(root / LOG_FILE, redact=[token]),
             trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals,
         ):
             async with trio.open_nursery() as nursery:
@@ -160,47 +169,6 @@ async def run_playground(
             write(f"playground stopped; removed {root}")
         else:
             write(f"playground stopped; its files are in {root} (the log: {root / LOG_FILE})")
-
-
-def _make_directory(directory: Path | None) -> tuple[Path, bool]:
-    """The playground directory and whether it is a temporary one (ours to remove)."""
-    if directory is None:
-        return Path(tempfile.mkdtemp(prefix=TEMP_PREFIX)), True
-    root = Path(os.path.abspath(directory))
-    try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PlaygroundError(f"cannot create the playground directory {root}: {exc.strerror}") from None
-    if not os.access(root, os.W_OK):
-        raise PlaygroundError(f"cannot write in the playground directory {root}")
-    return root, False
-
-
-def _fake_token() -> str:
-    """A token for the fake, made here so the log's redacting filter knows it before anything logs."""
-    return f"{secrets.randbelow(9 * 10**9) + 10**9}:FAKE{secrets.token_urlsafe(24)}"
-
-
-@contextlib.contextmanager
-def _logging_to(path: Path, *, redact: list[str]) -> Iterator[None]:
-    """Send every log record (redacted) to ``path`` instead of the terminal, for as long as this lasts.
-
-    Uses :func:`codexgram.logging_setup.configure_logging` with the file as its stream; afterwards the root
-    logger gets back its level and any codexgram handler that function replaced.
-    """
-    root_logger = logging.getLogger()
-    previous_level = root_logger.level
-    replaced = [h for h in root_logger.handlers if getattr(h, "_codexgram", False)]
-    with path.open("a", encoding="utf-8") as stream:
-        handler = configure_logging(LOG_LEVEL, secrets=redact, stream=stream)
-        try:
-            yield
-        finally:
-            root_logger.removeHandler(handler)
-            handler.close()
-            root_logger.setLevel(previous_level)
-            for old in replaced:
-                root_logger.addHandler(old)
 
 
 async def _watch_signals(signals: AsyncIterator[int], scope: trio.CancelScope, write: Write) -> None:
@@ -255,28 +223,57 @@ async def _run(
                 fake=fake,
                 app_server=app_server,
             )
-            async with trio.open_nursery() as chat:
-                chat.start_soon(_bot, settings, chat.cancel_scope, write)
-                bot_name = await _wait_for_login(fake, write)
-                for line in banner(playground, bot_name=bot_name, removed_at_end=removed_at_end):
-                    write(line)
-                log.info(
-                    "playground: mock model %s, fake Telegram %s, codex app-server pid %s at %s, "
-                    "user %d, workspace %s",
-                    model.base_url,
-                    fake.base_url,
-                    app_server.pid,
-                    app_server.socket_path,
-                    PLAYGROUND_USER_ID,
-                    app_server.workspace,
-                )
-                task_status.started(playground)
-                await run_console(fake, PLAYGROUND_USER_ID, stdin=stdin, write=write)
-                log.info("playground: end of input")
-                write("end of input: stopping the playground...")
-                chat.cancel_scope.cancel()  # stops the bot
+            await _chat(
+                playground, removed_at_end=removed_at_end, stdin=stdin, write=write, task_status=task_status
+            )
             # Leaving the stack stops the app-server (shielded, with its own deadline) and removes its socket.
         servers.cancel_scope.cancel()
+
+
+async def _chat(
+    playground: Playground,
+    *,
+    removed_at_end: bool,
+    stdin: trio.abc.ReceiveStream | None,
+    write: Write,
+    task_status: trio.TaskStatus[Playground],
+) -> None:
+    """The chat layer: the bot, and the terminal as the user's chat once it runs; until end of input (then
+    the bot's orderly shutdown, through its ``stop`` event) or until the bot stops on its own (a signal)."""
+    bot = PlaygroundBot(playground.settings)
+    async with trio.open_nursery() as chat:
+        chat.start_soon(_bot, bot, chat.cancel_scope, write)
+        if not await bot.wait_running(START_WAIT):
+            write(f"the bot has not started after {START_WAIT:.0f} s; see the log")
+        lines = banner(playground, bot_name=bot_username(playground.fake), removed_at_end=removed_at_end)
+        for line in lines:
+            write(line)
+        log.info(
+            "playground: mock model %s, fake Telegram %s, codex app-server pid %s at %s, "
+            "user %d, workspace %s",
+            playground.model.base_url,
+            playground.fake.base_url,
+            playground.app_server.pid,
+            playground.socket_path,
+            playground.user_id,
+            playground.workspace,
+        )
+        task_status.started(playground)
+        await run_console(playground.fake, playground.user_id, stdin=stdin, write=write)
+        log.info("playground: end of input")
+        write("end of input: stopping the playground...")
+        if not await bot.stop(STOP_WAIT):
+            log.warning("playground: the bot did not stop within %.0f s; cancelling it", STOP_WAIT)
+        chat.cancel_scope.cancel()  # only a bot that did not stop in time is left to cancel
+
+
+async def _bot(bot: PlaygroundBot, chat: trio.CancelScope, write: Write) -> None:
+    """Run the bot. Returning without the playground having asked (a signal: the bot's own orderly
+    shutdown) ends the playground too."""
+    await bot.run()
+    if not bot.stop_requested:
+        write("the bot stopped: stopping the playground...")
+        chat.cancel()
 
 
 async def _codex_binary(write: Write) -> Path:
@@ -317,79 +314,6 @@ async def _start_app_server(
         last_words = tail(root / "app-server.stderr", 1).strip()
         said = f" (codex said: {last_words})" if last_words else ""
         raise PlaygroundError(f"codex app-server ({codex_bin}) did not start: {first}{said}") from None
-
-
-def playground_settings(root: Path, *, fake: FakeTelegram, socket_path: Path, codex_bin: Path) -> Settings:
-    """The bot's settings: the fake Telegram, the app-server's socket, a data directory under ``root``."""
-    data = root / "data"
-    return Settings(
-        telegram_token=Secret(fake.token),
-        telegram_api_url=fake.base_url,
-        data_dir=data,
-        db_path=data / "codexgram.sqlite3",
-        upload_dir=data / "uploads",
-        codex_socket=socket_path,
-        codex_bin=codex_bin,
-        log_level=LOG_LEVEL,
-    )
-
-
-def allowlist(db_path: Path, *, user_id: int, workspace_name: str, workspace: Path) -> None:
-    """Allow ``user_id`` and add the workspace, as ``codexgram admin allow-user`` / ``add-workspace`` do:
-    validated the same way, each change and its audit row in ONE transaction. What is there already (a
-    reused ``--dir``) is left alone; a workspace of that name elsewhere is an error.
-
-    Blocking (SQLite): call it from a worker thread in async code.
-    """
-    name = validate_workspace_name(workspace_name)
-    path = validate_workspace_path(str(workspace)).path
-    conn = open_database(db_path)
-    try:
-        with immediate_transaction(conn):
-            if not queries.is_user_allowed(conn, user_id):
-                now = time.time()
-                queries.allow_user(conn, user_id=user_id, name=PLAYGROUND_USER_NAME, at=now)
-                detail = {"user_id": user_id, "name": PLAYGROUND_USER_NAME}
-                queries.write_audit(conn, actor=AUDIT_ACTOR, action="allow-user", detail=detail, at=now)
-        with immediate_transaction(conn):
-            existing = queries.get_workspace(conn, name)
-            if existing is None:
-                now = time.time()
-                queries.add_workspace(conn, name=name, path=path, at=now)
-                detail = {"name": name, "path": path}
-                queries.write_audit(conn, actor=AUDIT_ACTOR, action="add-workspace", detail=detail, at=now)
-            elif existing.path != path:
-                raise PlaygroundError(
-                    f"the database {db_path} has a workspace {name!r} at {existing.path}, not {path}: "
-                    "use another --dir"
-                )
-    finally:
-        conn.close()
-
-
-async def _bot(settings: Settings, chat: trio.CancelScope, write: Write) -> None:
-    """Run the bot. It returns only after its own orderly shutdown (a signal): the playground ends too."""
-    await run_bot(settings)
-    log.info("playground: the bot stopped")
-    write("the bot stopped: stopping the playground...")
-    chat.cancel()
-
-
-async def _wait_for_login(fake: FakeTelegram, write: Write) -> str | None:
-    """Wait until the bot checked its token with getMe; its username, or None if it did not in time."""
-
-    def logged_in() -> bool:
-        return any(call.ok for call in fake.calls("getMe"))
-
-    with trio.move_on_after(LOGIN_WAIT):
-        await fake.wait_until(logged_in)
-    call = next((call for call in fake.calls("getMe") if call.ok), None)
-    if call is None:
-        write(f"the bot has not logged in after {LOGIN_WAIT:.0f} s; see the log")
-        return None
-    result = call.result
-    username = result.get("username") if isinstance(result, dict) else None
-    return username if isinstance(username, str) else None
 
 
 def banner(playground: Playground, *, bot_name: str | None, removed_at_end: bool) -> list[str]:

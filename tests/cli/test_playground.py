@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +41,9 @@ pytestmark = pytest.mark.integration
 
 START_WITHIN = 60.0  # codex may take a while to open its socket on a loaded machine
 STOP_WITHIN = 30.0
+ANSWER_WITHIN = 30.0  # a bot answer, or the mock model's through codex and the bot
+# End of input stops the bot in order (its stop event), well within its per-actor SHUTDOWN_TIMEOUT (15 s).
+STOP_PROMPTLY = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +145,6 @@ async def test_playground_runs_the_bot_and_cleans_up_at_end_of_input(codex_bin: 
 
             # A typed line is a message from the user in their private chat.
             await typing.send_all(b"hello from the test\n")
-            # (Polled: the fake's wait_until wakes on the bot's requests, and today's bot does not poll yet.)
             with trio.fail_after(STOP_WITHIN):
                 while not any(
                     not m.from_bot and m.text == "hello from the test"
@@ -166,6 +169,77 @@ async def test_playground_runs_the_bot_and_cleans_up_at_end_of_input(codex_bin: 
         "end of input: stopping the playground...",
         f"playground stopped; removed {playground.directory}",
     ]
+
+
+async def wait_for_bot_line(terminal: list[str], *texts: str) -> str:
+    """The first message of the bot shown in the terminal (``[bot #<id>] ...``) holding every one of
+    ``texts``; fails after ANSWER_WITHIN seconds."""
+    with trio.fail_after(ANSWER_WITHIN):
+        while True:
+            for line in terminal:
+                if line.startswith("[bot #") and all(text in line for text in texts):
+                    return line
+            await trio.sleep(0.02)
+
+
+def message_id(line: str) -> int:
+    found = re.match(r"\[bot #(\d+)", line)
+    assert found is not None, line
+    return int(found.group(1))
+
+
+async def test_the_bot_answers_start_in_the_playground(codex_bin: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "pg"  # given, so the log is still there after the end
+    typing, stdin = trio.testing.memory_stream_one_way_pair()
+    terminal: list[str] = []
+    with trio.fail_after(START_WITHIN + 3 * ANSWER_WITHIN + STOP_WITHIN):
+        async with trio.open_nursery() as nursery:
+            playground: Playground = await nursery.start(
+                partial(
+                    run_playground,
+                    directory=directory,
+                    stdin=stdin,
+                    write=terminal.append,
+                    codex_bin=codex_bin,
+                )
+            )
+            # /start: the bot answers in the terminal, with the playground user's id.
+            await typing.send_all(b"/start\n")
+            start = await wait_for_bot_line(terminal, "Your Telegram user id", str(PLAYGROUND_USER_ID))
+            assert "Workspace: none chosen" in start
+
+            # A plain prompt: the bot asks for the workspace (keeping the message), shown with its button...
+            await typing.send_all(b"hello\n")
+            picker = await wait_for_bot_line(terminal, "Your message is kept")
+            assert terminal[terminal.index(picker) + 1 :][:1] == [f"    (1) {WORKSPACE_NAME}"]
+            # ... pressed from the terminal; then the mock model's answer streams in through codex.
+            await typing.send_all(f"!press {message_id(picker)} 1\n".encode())
+            await wait_for_bot_line(terminal, "You said: hello")
+            assert playground.model.user_texts() == ["hello"]
+            assert not any(line.startswith(("no bot message", "message #")) for line in terminal)  # pressed
+
+            # Ctrl-D: the bot's own orderly shutdown (its stop event), promptly; then everything else.
+            await typing.aclose()
+            ctrl_d = trio.current_time()
+        stopped_after = trio.current_time() - ctrl_d
+
+    assert stopped_after < STOP_PROMPTLY
+    assert terminal[-2:] == [
+        "end of input: stopping the playground...",
+        f"playground stopped; its files are in {directory} (the log: {playground.log_path})",
+    ]
+    assert "the bot stopped: stopping the playground..." not in terminal  # it was asked to
+    log = playground.log_path.read_text()
+    after_end = log[log.index("playground: end of input") :]
+    assert "shutting down" in after_end  # run_bot's orderly path, not a cancellation from outside
+    assert "playground: the bot stopped" in after_end
+    assert "did not stop" not in log
+    assert "Traceback" not in log
+    assert " ERROR " not in log
+    assert " CRITICAL " not in log
+    assert playground.fake.token not in log
+    await wait_group_gone(playground.app_server.pid)
+    assert not playground.socket_path.exists()
 
 
 async def test_a_given_directory_is_reused_and_ctrl_c_stops_the_bot_in_order(
