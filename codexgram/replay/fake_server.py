@@ -29,8 +29,8 @@ import trio.testing
 from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_server_stream
 
 from codexgram.codex.transport import StreamConnector
-from codexgram.replay.playback import Playback, ReplayMismatch
-from codexgram.replay.transcript import Transcript
+from codexgram.replay.playback import Playback, ReplayMismatch, id_key, recorded_answers
+from codexgram.replay.transcript import Frame, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class FakeAppServer:
         self.connected = trio.Event()
         self.connections = 0
         self._extra: list[ReplayMismatch] = []
+        self._answers = recorded_answers(transcript)
         self._changed = trio.Event()  # set (and replaced) whenever the playback state moves
 
     @property
@@ -92,6 +93,19 @@ class FakeAppServer:
         return [
             item for playback in self.playbacks if not playback.finished for item in playback.waiting_for()
         ]
+
+    def stall_report(self, timeout: float) -> str:
+        """Where the playback stands, for a client that gave up waiting after ``timeout`` seconds."""
+        waiting = "; ".join(self.waiting_for()) or "nothing from the client"
+        return (
+            f"stalled after {timeout:g} s at server frame {self.server_frames_sent} "
+            f"of {len(self.transcript.received())}, waiting for: {waiting}"
+        )
+
+    def recorded_answer_to(self, request_id: Any) -> Frame | None:
+        """The client's recorded answer to server request ``request_id`` of the current connection (server
+        request ids restart with each server process, so an id means something only in its connection)."""
+        return self._answers.get((max(self.connections - 1, 0), id_key(request_id)))
 
     def sent_all_before(self, index: int) -> bool:
         """Whether every recorded server frame before transcript ``index`` has gone out."""

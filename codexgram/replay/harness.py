@@ -36,7 +36,7 @@ from codexgram.codex.transport import StreamConnector, unix_socket_connector
 from codexgram.errors import CodexError, CodexgramError, CodexRefused
 from codexgram.messages import CodexServerRequestEvent, ThreadEvent
 from codexgram.replay.fake_server import FakeAppServer, memory_connector, serve_unix
-from codexgram.replay.playback import ReplayMismatch, id_key
+from codexgram.replay.playback import ReplayMismatch, recorded_result
 from codexgram.replay.transcript import Frame, Transcript
 
 # Calls that hand back a thread the harness must subscribe to, to see its events.
@@ -95,7 +95,6 @@ class ReplaySession:
         self.on_event: EventCallback | None = None
         self.answer: AnswerPolicy = recorded_answer
         self._mailbox_send, self._mailbox_receive = trio.open_memory_channel[ThreadEvent](MAILBOX_SIZE)
-        self._answer_frames = _answers_to_server_requests(transcript)
         nursery.start_soon(self._consume_events)
 
     async def play(self, *, timeout: float = DEFAULT_TIMEOUT) -> ReplayResult:  # noqa: ASYNC109
@@ -113,11 +112,7 @@ class ReplaySession:
                     calls.start_soon(self._call, index, frame, done[index])
             await self.server.finished.wait()
         if not self.server.finished.is_set():
-            waiting = "; ".join(self.server.waiting_for()) or "nothing from the client"
-            self.problems.append(
-                f"stalled after {timeout:g} s at server frame {self.server.server_frames_sent} "
-                f"of {len(self.transcript.received())}, waiting for: {waiting}"
-            )
+            self.problems.append(self.server.stall_report(timeout))
         # Let the link route the last frames to the thread mailboxes before taking stock.
         await trio.testing.wait_all_tasks_blocked(cushion=0.01)
         return self.result()
@@ -167,10 +162,7 @@ class ReplaySession:
                 await self._answer(event)
 
     async def _answer(self, event: CodexServerRequestEvent) -> None:
-        # Server request ids are per server process; answers are looked up in the current connection.
-        connection = max(self.server.connections - 1, 0)
-        frame = self._answer_frames.get((connection, id_key(event.request_id)))
-        result = self.answer(event, frame)
+        result = self.answer(event, self.server.recorded_answer_to(event.request_id))
         if result is None:
             return  # recorded unanswered (e.g. interrupted while pending)
         try:
@@ -181,10 +173,7 @@ class ReplaySession:
 
 def recorded_answer(event: CodexServerRequestEvent, frame: Frame | None) -> Mapping[str, Any] | None:
     """The default answer policy: the result the client gave when the transcript was recorded."""
-    if frame is None:
-        return None
-    result = frame.msg.get("result")
-    return result if isinstance(result, Mapping) else None
+    return recorded_result(frame)
 
 
 @asynccontextmanager
@@ -230,21 +219,6 @@ async def replay_transcript(
     async with open_replay(transcript, unix_socket=unix_socket, time_scale=time_scale) as session:
         session.on_event = on_event
         return await session.play(timeout=timeout)
-
-
-def _answers_to_server_requests(transcript: Transcript) -> dict[tuple[int, Any], Frame]:
-    """The client's recorded answer to each (connection, server request id): the first after the request."""
-    answers: dict[tuple[int, Any], Frame] = {}
-    for connection, frames in enumerate(transcript.connections()):
-        asked: set[Any] = set()
-        for index in frames:
-            frame = transcript.frames[index]
-            key = id_key(frame.id)
-            if frame.dir == "recv" and frame.kind == "request":
-                asked.add(key)
-            elif frame.dir == "send" and frame.kind in ("response", "error") and key in asked:
-                answers.setdefault((connection, key), frame)
-    return answers
 
 
 def _response_index(transcript: Transcript, request_index: int) -> int | None:

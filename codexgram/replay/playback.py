@@ -226,6 +226,28 @@ def id_key(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def recorded_answers(transcript: Transcript) -> dict[tuple[int, Any], Frame]:
+    """The client's recorded answer to each (connection, server request id): the first after the request.
+    Keyed by connection because server request ids restart with each server process."""
+    answers: dict[tuple[int, Any], Frame] = {}
+    for connection, frames in enumerate(transcript.connections()):
+        asked: set[Any] = set()
+        for index in frames:
+            frame = transcript.frames[index]
+            key = id_key(frame.id)
+            if frame.dir == "recv" and frame.kind == "request":
+                asked.add(key)
+            elif frame.dir == "send" and frame.kind in ("response", "error") and key in asked:
+                answers.setdefault((connection, key), frame)
+    return answers
+
+
+def recorded_result(frame: Frame | None) -> Mapping[str, Any] | None:
+    """The ``result`` of a recorded answer (None: no answer, or an error)."""
+    result = frame.msg.get("result") if frame is not None else None
+    return result if isinstance(result, Mapping) else None
+
+
 def _describe(frame: Frame, index: int) -> str:
     if frame.kind == "request":
         return f"frame {index}: request {frame.method}"

@@ -7,7 +7,7 @@ attached, so a transcript holds exactly the frames the link sent and received, w
 
 Who drives the link is the scenario's ``driver``:
 
-- ``"bot"``: the bot itself. The real thread actor runs around the link (:func:`codexgram.replay.bot_replay.
+- ``"bot"``: the bot itself. The real thread actor runs around the link (:func:`codexgram.replay.bot_rig.
   open_bot`) and the driver plays only the user: it sends the messages, presses Cancel, cuts the connection or
   restarts the app-server at the scripted moment; approvals are answered with the scenario's ``decision``.
   So the transcript holds the bot's own calls (``thread/read`` after a reconnect, its params), and the bot
@@ -36,9 +36,11 @@ import trio
 
 from codexgram.actors.codex_link import CodexLink, LinkSettings, codex_link_actor
 from codexgram.messages import CodexEvent, CodexReconnected, CodexServerRequestEvent, ThreadEvent
-from codexgram.replay.bot_replay import BotRig, BotSession, decision_approver, open_bot
+from codexgram.replay.approvers import decision_approver
+from codexgram.replay.bot_rig import BotRig, open_bot
 from codexgram.replay.events import notification_method
 from codexgram.replay.transcript import Direction, FrameRecorder, JsonlRecorder
+from codexgram.replay.user_script import BotSession
 from codexgram.testing.codex_link_probe import SeverableConnector
 from codexgram.testing.codex_server import AppServer, find_codex_binary, open_codex_sandbox
 from codexgram.testing.mock_model import run_mock_model
