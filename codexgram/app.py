@@ -32,7 +32,7 @@ from codexgram.actors.runtime import Supervisor, unwrapping_single_errors
 from codexgram.actors.services import ConversationSettings, Services
 from codexgram.actors.thread_actor import thread_actor_factory
 from codexgram.chat.chat_views import COMMANDS
-from codexgram.chat.thread_core import ThreadConfig
+from codexgram.chat.thread_settings import ThreadConfig
 from codexgram.codex.transport import unix_socket_connector
 from codexgram.config import Settings
 from codexgram.errors import (
@@ -192,8 +192,8 @@ async def run_bot(
     """
     log.info("starting codexgram with %r", settings)
     settings.upload_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stop = stop or trio.Event()
-    start = start or start_actors
+    stop = stop if stop is not None else trio.Event()
+    start = start if start is not None else start_actors
     repository = repository or repository_actor
     essential_crash: list[str] = []
 

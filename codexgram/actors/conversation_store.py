@@ -16,8 +16,8 @@ import apsw
 import attrs
 
 from codexgram.chat.outgoing import Outgoing, to_request
-from codexgram.chat.thread_core import UnfinishedTurn
 from codexgram.chat.thread_effects import FinishTurn, Prompt
+from codexgram.chat.watched_turn import UnfinishedTurn
 from codexgram.errors import NotFound
 from codexgram.messages import DeleteMessage, StoredRequest
 from codexgram.store import queries

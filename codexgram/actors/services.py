@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from codexgram.chat.thread_core import Approver, ThreadConfig, decline_every_approval
+from codexgram.chat.thread_settings import Approver, ThreadConfig, decline_every_approval
 from codexgram.telegram.keyboards import new_callback_token
 from codexgram.telegram.types import BotCommand
 

@@ -377,7 +377,7 @@ class _ThreadRun:
             return core.cancel(command.turn_id, now)
         if isinstance(command, SteerPrompt):
             return core.steer(command.update_id, now)
-        return core.drop(command.update_id)
+        return core.drop(command.update_id, now)
 
     def _on_result(self, result: Result) -> list[Effect]:
         core, now = self.core, self._now()

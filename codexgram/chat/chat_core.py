@@ -324,8 +324,9 @@ def _plan_cancel(ctx: ChatContext, outcome: str) -> ChatPlan:
     if thread is None:
         return ChatPlan(outcome=f"{outcome}: nothing running", replies=_reply(views.nothing_running()))
     if turn is None:
-        if ctx.queued and thread.status not in (THREAD_CREATING, THREAD_LOST):
-            # A turn is being started right now (its record is not written yet): stop it as soon as it is.
+        if ctx.queued and thread.status != THREAD_LOST:
+            # A turn is being started right now (its record is not written yet), or will be once Codex has
+            # created the thread: the thread's actor stops it as soon as it runs, or does not send it.
             return ChatPlan(
                 outcome=outcome,
                 replies=_reply(views.cancelling()),

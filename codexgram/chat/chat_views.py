@@ -254,6 +254,11 @@ def cancelling() -> str:
     return "⏹ Stopping the turn…"
 
 
+def cancelled_before_start() -> str:
+    """/cancel came while the next message waited to be sent (Codex away, or just being started)."""
+    return "⏹ Stopped before Codex started on it: that message was not sent."
+
+
 # --- refusals and odd input ---------------------------------------------------------------------------------
 
 

@@ -29,17 +29,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-import attrs
-
 from codexgram.chat import chat_views
 from codexgram.chat.outgoing import Outgoing
+from codexgram.chat.prompt_queue import PromptQueue, card_edit
 from codexgram.chat.thread_effects import (
     AnswerRequest,
     Deliver,
-    EditCard,
-    EditProgress,
     Effect,
-    FinishTurn,
     Interrupt,
     LoadPrompts,
     MarkHandled,
@@ -50,31 +46,26 @@ from codexgram.chat.thread_effects import (
     Requeue,
     Resume,
     Say,
-    ShowCard,
-    ShowProgress,
     StartTurn,
     SteerTurn,
     ThreadLost,
     Typing,
 )
-from codexgram.chat.turn_view import (
-    PlanStep,
-    ProgressView,
-    ending_message,
-    entry_messages,
-    progress_message,
-    turn_footer,
+from codexgram.chat.thread_settings import Approver, ThreadConfig, decline_every_approval
+from codexgram.chat.turn_delivery import (
+    ended_delivery,
+    ready_steps,
+    thread_has_no_trace,
+    turn_with_client_id,
+    unwatched_delivery,
 )
+from codexgram.chat.turn_view import PlanStep, ProgressView, progress_message
+from codexgram.chat.watched_turn import UnfinishedTurn, WatchedTurn
 from codexgram.codex import notifications as n
-from codexgram.codex.items import (
-    ITEM_STATUS_IN_PROGRESS,
-    UserMessageItem,
-)
 from codexgram.codex.lifecycle import (
     ACTIVE_STATES,
     ApprovalNeeded,
     Change,
-    PendingApproval,
     StatusChanged,
     ThreadLifecycle,
     TurnBegan,
@@ -83,96 +74,11 @@ from codexgram.codex.lifecycle import (
 from codexgram.codex.requests import (
     ACTIVE_FLAG_WAITING_ON_APPROVAL,
     TURN_STATUS_IN_PROGRESS,
-    TURN_STATUS_INTERRUPTED,
     Thread,
     Turn,
 )
 from codexgram.codex.server_requests import CodexServerRequest
-from codexgram.codex.turn_transcript import (
-    AgentText,
-    CommandRun,
-    FileEdit,
-    OtherStep,
-    TurnEntry,
-    TurnTranscript,
-    transcript_from_turn,
-)
-from codexgram.store.turn_queries import TURN_LOST
-
-
-@attrs.frozen(kw_only=True)
-class ThreadConfig:
-    max_chunks: int = 5  # an answer longer than this many messages goes as a .md document
-    progress_delay: float = 0.6  # a turn shorter than this shows no progress message
-    progress_interval: float = 1.0  # at most one progress edit this often (the outbox paces per chat too)
-    clock_refresh: float = 5.0  # with nothing new, the progress message's clock is refreshed this often
-    typing_interval: float = 4.0  # "typing" lasts about 5 s
-
-
-@attrs.frozen(kw_only=True)
-class ApprovalAnswer:
-    """How an approval request is answered: ``result`` goes to Codex, ``message`` (HTML) to the chat."""
-
-    result: dict[str, object]
-    message: str
-
-
-# Decides the answer to an approval request, given the thread's cwd. The default declines every request
-# (approving from the chat is a later step); a replay answers as recorded.
-Approver = Callable[[PendingApproval, str | None], ApprovalAnswer]
-
-
-def decline_every_approval(approval: PendingApproval, cwd: str | None) -> ApprovalAnswer:
-    """Until approvals are answered from the chat: say no, and say so in the chat."""
-    return ApprovalAnswer(
-        result={"decision": "decline"}, message=chat_views.approval_declined(approval, cwd=cwd)
-    )
-
-
-@attrs.frozen(kw_only=True)
-class UnfinishedTurn:
-    """A turn the store says is not delivered yet (from an earlier process, or before a reconnect)."""
-
-    turn_id: str
-    update_id: int | None
-    user_id: int | None
-    cancel_token: str
-    progress_message_id: int | None
-    sent_items: tuple[str, ...]
-    started_at: float
-
-
-@attrs.define
-class _Turn:
-    """The turn this chat is watching."""
-
-    turn_id: str | None  # None until Codex answered turn/start (or told us by a notification)
-    update_id: int | None
-    user_id: int | None
-    started_at: float
-    cancel_token: str
-    recorded: bool = False  # the turns row exists: its steps may be delivered
-    progress_message_id: int | None = None
-    progress_requested: bool = False
-    last_progress_at: float = -math.inf
-    last_progress: Outgoing | None = None
-    dirty: bool = True
-    sent: set[str] = attrs.field(factory=set)
-    tokens: int = 0
-    plan: tuple[PlanStep, ...] = ()
-    stopping: bool = False
-    interrupt_sent: bool = False
-    waiting_on_approval: bool = False
-    last_typing_at: float = -math.inf
-    finished: TurnTranscript | None = None  # ended before it was recorded: delivered once it is
-
-
-def _finished(entry: TurnEntry) -> bool:
-    if isinstance(entry, AgentText):
-        return entry.completed
-    if isinstance(entry, CommandRun | FileEdit):
-        return entry.status != ITEM_STATUS_IN_PROGRESS
-    return entry.completed
+from codexgram.codex.turn_transcript import TurnTranscript
 
 
 class ThreadCore:
@@ -195,35 +101,29 @@ class ThreadCore:
         self.config = config
         self._new_token = new_token
         self.lifecycle = ThreadLifecycle(thread_id)
-        self.queue: list[Prompt] = []
-        self.turn: _Turn | None = None
+        self.prompts = PromptQueue()
+        self.turn: WatchedTurn | None = None
         self.ready = False  # attached to the thread (created or resumed on this connection)
         self.connected = True
         self.lost = False
         self._reading = False
         self._read_again = False
-        self._starting: Prompt | None = None
-        self._steering: dict[int, Prompt] = {}
         self._unfinished: list[UnfinishedTurn] = []
         self._told_away = False
+        # /cancel came while no turn ran but prompts waited (Codex away, or a start on its way): the next
+        # prompt that would start is not sent.
+        self._cancel_next = False
         self._progress_of_ended: set[str] = set()  # turns that ended while their progress message was sent
 
     def __repr__(self) -> str:
-        return f"<ThreadCore {self.thread_id} {self.lifecycle.state.value} queued={len(self.queue)}>"
+        return f"<ThreadCore {self.thread_id} {self.lifecycle.state.value} {self.prompts!r}>"
 
     # --- queries --------------------------------------------------------------------------------------------
 
     @property
     def idle(self) -> bool:
         """Nothing to do or wait for: the actor may stop."""
-        return (
-            self.turn is None
-            and not self.queue
-            and self._starting is None
-            and not self._steering
-            and not self._reading
-            and not self._unfinished
-        )
+        return self.turn is None and self.prompts.empty and not self._reading and not self._unfinished
 
     @property
     def wants_ticks(self) -> bool:
@@ -236,7 +136,7 @@ class ThreadCore:
     ) -> list[Effect]:
         """Start with what the store holds. ``attached``: the thread was just created on this connection,
         so no ``thread/resume`` is needed."""
-        self.queue = sorted(prompts, key=lambda p: p.update_id)
+        self.prompts.add(prompts)
         self._unfinished = list(unfinished)
         if not attached:
             return [Resume()]
@@ -244,7 +144,7 @@ class ThreadCore:
         return self._after_attach(now)
 
     def _after_attach(self, now: float) -> list[Effect]:
-        if self._unfinished or any(p.starting for p in self.queue):
+        if self._unfinished or self.prompts.uncertain:
             return self._read()
         return self._advance(now)
 
@@ -273,21 +173,15 @@ class ThreadCore:
         return [LoadPrompts()]
 
     def on_prompts(self, prompts: Sequence[Prompt], now: float) -> list[Effect]:
-        """The queued prompts as the store has them now (new ones are appended in order)."""
-        known = {p.update_id for p in self.queue} | set(self._steering)
-        if self._starting is not None:
-            known.add(self._starting.update_id)
-        if self.turn is not None and self.turn.update_id is not None:
-            known.add(self.turn.update_id)
-        fresh = [p for p in prompts if p.update_id not in known]
-        if not fresh:
+        """Prompts queued on this thread (read from the store, or handed over by the chat); those already
+        known are ignored, new ones wait in update order."""
+        if not self.prompts.add(prompts):
             return []
-        self.queue = sorted([*self.queue, *fresh], key=lambda p: p.update_id)
         return self._advance(now)
 
     def steer(self, update_id: int, now: float) -> list[Effect]:
         """The user pressed "Steer now" on a queued prompt."""
-        prompt = self._queued(update_id)
+        prompt = self.prompts.find(update_id)
         turn = self.turn
         if prompt is None or prompt.starting:
             return []
@@ -300,113 +194,99 @@ class ThreadCore:
             or not self.connected
         ):
             return self._advance(now)  # nothing to steer into: it starts as the next turn
-        self.queue.remove(prompt)
-        self._steering[update_id] = prompt
-        effects: list[Effect] = [SteerTurn(prompt=prompt, turn_id=turn.turn_id)]
-        if prompt.card_message_id is not None:
-            effects.append(
-                EditCard(message_id=prompt.card_message_id, text=chat_views.card_steering(prompt.text))
-            )
-        return effects
+        self.prompts.steer(prompt)
+        return [
+            SteerTurn(prompt=prompt, turn_id=turn.turn_id),
+            *card_edit(prompt, chat_views.card_steering),
+        ]
 
     def on_steered(self, update_id: int, *, ok: bool, error: str | None, now: float) -> list[Effect]:
-        prompt = self._steering.pop(update_id, None)
+        prompt = self.prompts.steered(update_id)
         if prompt is None:
             return []
         if ok:
             self._dirty()
-            effects: list[Effect] = [
-                MarkHandled(update_id=update_id, outcome=f"steered into {self._turn_id()}")
+            outcome = f"steered into {self._turn_id()}"
+            return [
+                MarkHandled(update_id=update_id, outcome=outcome),
+                *card_edit(prompt, chat_views.card_steered),
             ]
-            if prompt.card_message_id is not None:
-                effects.append(
-                    EditCard(message_id=prompt.card_message_id, text=chat_views.card_steered(prompt.text))
-                )
-            return effects
-        self.queue = sorted([*self.queue, attrs.evolve(prompt, starting=False)], key=lambda p: p.update_id)
-        effects = [Requeue(update_id=update_id)]
-        if prompt.card_message_id is not None:
-            effects.append(
-                EditCard(
-                    message_id=prompt.card_message_id, text=chat_views.card_steer_refused(prompt.text, error)
-                )
-            )
-        return [*effects, *self._advance(now)]
+        self.prompts.put_back(prompt)
+        return [
+            Requeue(update_id=update_id),
+            *card_edit(prompt, lambda text: chat_views.card_steer_refused(text, error)),
+            *self._advance(now),
+        ]
 
-    def drop(self, update_id: int) -> list[Effect]:
-        """The user pressed "Cancel" on a queued prompt: it is not sent."""
-        prompt = self._queued(update_id)
-        if prompt is None or prompt.starting:
-            return []
-        self.queue.remove(prompt)
-        effects: list[Effect] = [MarkHandled(update_id=update_id, outcome="cancelled by the user")]
-        if prompt.card_message_id is not None:
-            effects.append(
-                EditCard(message_id=prompt.card_message_id, text=chat_views.card_dropped(prompt.text))
-            )
-        return effects
+    def drop(self, update_id: int, now: float) -> list[Effect]:
+        """The user pressed "Cancel" on a queued prompt: it is not sent (or, if it is being sent this very
+        moment, the turn it starts is stopped)."""
+        prompt = self.prompts.find(update_id)
+        if prompt is None:
+            starting = self.prompts.starting
+            if starting is not None and starting.update_id == update_id:
+                return self.cancel(None, now)
+            return []  # steered or started meanwhile: its card says so
+        if prompt.starting:
+            return []  # it may have reached Codex: a read decides, and its card then says what happened
+        self.prompts.remove(prompt)
+        return [
+            MarkHandled(update_id=update_id, outcome="cancelled by the user"),
+            *card_edit(prompt, chat_views.card_dropped),
+        ]
 
     def on_card_shown(self, update_id: int, message_id: int) -> list[Effect]:
-        for index, prompt in enumerate(self.queue):
-            if prompt.update_id == update_id:
-                self.queue[index] = attrs.evolve(prompt, card_message_id=message_id)
-                return []
-        return []  # started or dropped meanwhile; its card was answered by its own edit when known
-
-    def _queued(self, update_id: int) -> Prompt | None:
-        return next((p for p in self.queue if p.update_id == update_id), None)
+        self.prompts.card_shown(update_id, message_id)
+        return []
 
     # --- starting turns -------------------------------------------------------------------------------------
 
     def _advance(self, now: float) -> list[Effect]:
         """Start the next queued prompt if the thread is free; show the others as queued."""
-        if self.lost or not self.ready or self._reading:
-            return []
-        if not self.queue:
+        if self.lost or not self.ready or self._reading or not self.prompts.waiting:
             return []
         if not self.connected:
             return self._tell_away()
-        busy = self.turn is not None or self._starting is not None or self.lifecycle.busy
+        busy = self.turn is not None or self.prompts.starting is not None or self.lifecycle.busy
         effects: list[Effect] = []
         if not busy:
-            prompt = self.queue[0]
-            if prompt.starting:
+            if self.prompts.waiting[0].starting:
                 return self._read()  # Codex may have it already: ask before sending it again
-            self.queue.pop(0)
-            self._starting = prompt
+            prompt = self.prompts.start_next()
+            if self._cancel_next:
+                self._cancel_next = False
+                self.prompts.started(prompt.update_id)
+                effects += [
+                    MarkHandled(
+                        update_id=prompt.update_id,
+                        outcome="cancelled by the user before it started",
+                        message=Outgoing(text=chat_views.cancelled_before_start()),
+                    ),
+                    *card_edit(prompt, chat_views.card_dropped),
+                ]
+                return effects + self._advance(now)
             token = self._new_token()
             self.lifecycle.start_sent()
-            self.turn = _Turn(
+            self.turn = WatchedTurn(
                 turn_id=None,
                 update_id=prompt.update_id,
                 user_id=prompt.user_id,
                 started_at=now,
                 cancel_token=token,
             )
-            effects.append(StartTurn(prompt=prompt, cancel_token=token))
-            if prompt.card_message_id is not None:
-                effects.append(
-                    EditCard(message_id=prompt.card_message_id, text=chat_views.card_started(prompt.text))
-                )
-        for index, prompt in enumerate(self.queue):
-            if prompt.card_token is None and not prompt.starting:
-                token = self._new_token()
-                self.queue[index] = attrs.evolve(prompt, card_token=token)
-                effects.append(
-                    ShowCard(
-                        update_id=prompt.update_id,
-                        token=token,
-                        message=chat_views.queued_card(prompt.text, token),
-                    )
-                )
-        return effects
+            effects += [
+                StartTurn(prompt=prompt, cancel_token=token),
+                *card_edit(prompt, chat_views.card_started),
+            ]
+        return effects + self.prompts.cards_to_show(self._new_token)
 
     def on_turn_started(self, update_id: int, turn_id: str, now: float) -> list[Effect]:
-        prompt = self._starting
         turn = self.turn
-        if prompt is None or prompt.update_id != update_id or turn is None:
+        if turn is None or turn.update_id != update_id:
             return []
-        self._starting = None
+        prompt = self.prompts.started(update_id)
+        if prompt is None:
+            return []
         changes = self.lifecycle.start_accepted(turn_id)
         turn.turn_id = turn_id
         turn.recorded = True
@@ -417,30 +297,27 @@ class ThreadCore:
         ]
         effects += self._apply(changes, now)
         if turn.finished is not None:
-            effects += self._finish(turn.finished, now)
-            return effects
+            return effects + self._finish(turn.finished, now)
         effects += self._deliver_ready()
         if turn.stopping and not turn.interrupt_sent:
             effects += self._interrupt(turn)
         return effects
 
     def on_turn_start_failed(self, update_id: int, *, failure: str, error: str, now: float) -> list[Effect]:
-        prompt = self._starting
-        if prompt is None or prompt.update_id != update_id:
-            return []
-        self._starting = None
         turn = self.turn
         if failure == "uncertain" and turn is not None and turn.turn_id is not None:
             # Codex sent notifications of the turn, so it did start: the answer alone was lost.
-            self._starting = prompt
             return self.on_turn_started(update_id, turn.turn_id, now)
+        prompt = self.prompts.started(update_id)
+        if prompt is None:
+            return []
         self.turn = None
         self.lifecycle.start_refused()
         if failure == "gone":
-            self.queue.insert(0, prompt)
+            self.prompts.put_back(prompt)
             return self._lose(now)
         if failure in ("unavailable", "uncertain"):
-            self.queue.insert(0, attrs.evolve(prompt, starting=failure == "uncertain"))
+            self.prompts.put_back(prompt, uncertain=failure == "uncertain")
             if failure == "unavailable":
                 self.connected = False
                 return [Requeue(update_id=update_id), *self._tell_away()]
@@ -457,9 +334,14 @@ class ThreadCore:
     # --- cancel ---------------------------------------------------------------------------------------------
 
     def cancel(self, turn_id: str | None, now: float) -> list[Effect]:
-        """/cancel or the Cancel button: interrupt the running turn (``turn_id`` None: whichever runs)."""
+        """/cancel or the Cancel button: interrupt the running turn (``turn_id`` None: whichever runs, or,
+        with none running, the one about to start)."""
         turn = self.turn
-        if turn is None or turn.stopping or (turn_id is not None and turn.turn_id not in (None, turn_id)):
+        if turn is None:
+            if turn_id is None and self.prompts.waiting:
+                self._cancel_next = True
+            return []
+        if turn.stopping or (turn_id is not None and turn.turn_id not in (None, turn_id)):
             return []
         turn.stopping = True
         self._dirty()
@@ -467,7 +349,7 @@ class ThreadCore:
             return []  # interrupted as soon as Codex tells us its id
         return self._interrupt(turn) + self._progress_now(now)
 
-    def _interrupt(self, turn: _Turn) -> list[Effect]:
+    def _interrupt(self, turn: WatchedTurn) -> list[Effect]:
         if turn.turn_id is None or self.lifecycle.state not in ACTIVE_STATES:
             return []
         turn.interrupt_sent = True
@@ -525,7 +407,7 @@ class ThreadCore:
             self.ready = False
             return [Resume()]
         self.ready = True
-        if self.turn is not None or self._unfinished or any(p.starting for p in self.queue):
+        if self.turn is not None or self._unfinished or self.prompts.uncertain:
             return self._read()  # a turn may have ended, or a prompt landed, while we were away
         return self._advance(now)
 
@@ -550,12 +432,37 @@ class ThreadCore:
 
     def _reconcile(self, turns: Sequence[Turn], now: float) -> list[Effect]:
         by_id = {turn.id: turn for turn in turns}
+        effects = self._settle_uncertain(turns, now)
+        unfinished, self._unfinished = self._unfinished, []
+        for record in unfinished:
+            turn = by_id.get(record.turn_id)
+            if turn is not None and turn.status == TURN_STATUS_IN_PROGRESS and self.turn is None:
+                self.turn = WatchedTurn.resumed(record)
+                effects += self._apply(self.lifecycle.resume_turn(turn), now)
+                if self._cancel_next:  # /cancel while we were finding out that this turn runs
+                    self._cancel_next = False
+                    effects += self.cancel(record.turn_id, now)
+            else:
+                effects += self._deliver_unwatched(record, turn, now)
+        current = self.turn
+        if current is not None and current.turn_id is not None and current.recorded:
+            turn = by_id.get(current.turn_id)
+            if turn is None:
+                if self.lifecycle.state in ACTIVE_STATES and thread_has_no_trace(turns, current.turn_id):
+                    effects += self._finish_lost(now)
+            else:
+                effects += self._apply(self.lifecycle.resume_turn(turn), now)
+        return effects + self._advance(now)
+
+    def _settle_uncertain(self, turns: Sequence[Turn], now: float) -> list[Effect]:
+        """Prompts whose ``turn/start`` may have reached Codex: found in the thread by their client id, each
+        is recorded as its turn (delivered or adopted below); not found, it waits again to be sent."""
         effects: list[Effect] = []
-        for prompt in [p for p in self.queue if p.starting]:
-            landed = _turn_with_client_id(turns, prompt.client_id)
-            self.queue.remove(prompt)
+        for prompt in self.prompts.uncertain:
+            landed = turn_with_client_id(turns, prompt.client_id)
+            self.prompts.remove(prompt)
             if landed is None:
-                self.queue.append(attrs.evolve(prompt, starting=False))
+                self.prompts.put_back(prompt)
                 effects.append(Requeue(update_id=prompt.update_id))
             elif (self.turn is not None and self.turn.turn_id == landed.id) or any(
                 u.turn_id == landed.id for u in self._unfinished
@@ -571,6 +478,7 @@ class ThreadCore:
                         user_id=prompt.user_id,
                     )
                 )
+                started_at = float(landed.started_at) if landed.started_at else now
                 self._unfinished.append(
                     UnfinishedTurn(
                         turn_id=landed.id,
@@ -579,62 +487,15 @@ class ThreadCore:
                         cancel_token=token,
                         progress_message_id=None,
                         sent_items=(),
-                        started_at=float(landed.started_at) if landed.started_at else now,
+                        started_at=started_at,
                     )
                 )
-        self.queue.sort(key=lambda p: p.update_id)
-        unfinished, self._unfinished = self._unfinished, []
-        for record in unfinished:
-            turn = by_id.get(record.turn_id)
-            if turn is not None and turn.status == TURN_STATUS_IN_PROGRESS and self.turn is None:
-                self.turn = _Turn(
-                    turn_id=record.turn_id,
-                    update_id=record.update_id,
-                    user_id=record.user_id,
-                    started_at=record.started_at,
-                    cancel_token=record.cancel_token,
-                    recorded=True,
-                    progress_message_id=record.progress_message_id,
-                    sent=set(record.sent_items),
-                )
-                effects += self._apply(self.lifecycle.resume_turn(turn), now)
-            else:
-                effects += self._deliver_unwatched(record, turn, now)
-        current = self.turn
-        if current is not None and current.turn_id is not None and current.recorded:
-            turn = by_id.get(current.turn_id)
-            if turn is None:
-                if self.lifecycle.state in ACTIVE_STATES and thread_has_no_trace(turns, current.turn_id):
-                    effects += self._finish_lost(now)
-            else:
-                effects += self._apply(self.lifecycle.resume_turn(turn), now)
-        return effects + self._advance(now)
+        return effects
 
     def _deliver_unwatched(self, record: UnfinishedTurn, turn: Turn | None, now: float) -> list[Effect]:
-        """Deliver a turn nobody watched to its end (it ended while the bot was away)."""
-        if turn is None:
-            transcript = TurnTranscript(thread_id=self.thread_id, turn_id=record.turn_id, entries=())
-            ending: str | None = chat_views.turn_lost()
-            status = TURN_LOST
-        else:
-            transcript = transcript_from_turn(self.thread_id, turn)
-            ending = None
-            status = turn.status
-            if turn.status == TURN_STATUS_IN_PROGRESS:  # a second running turn cannot be: treat it as lost
-                ending, status = chat_views.turn_lost(), TURN_LOST
-        duration = (
-            (turn.duration_ms / 1000) if turn is not None and turn.duration_ms else now - record.started_at
-        )
-        reason = chat_views.stopped_by_codex() if status == TURN_STATUS_INTERRUPTED else None
-        messages, ids = self._final_messages(
-            transcript, set(record.sent_items), elapsed=duration, tokens=None, ending=ending, reason=reason
-        )
         return [
-            Deliver(
-                turn_id=record.turn_id,
-                messages=messages,
-                item_ids=ids,
-                finish=FinishTurn(status=status, tokens=None, progress_message_id=record.progress_message_id),
+            unwatched_delivery(
+                self.thread_id, record, turn, now=now, cwd=self.cwd, max_chunks=self.config.max_chunks
             )
         ]
 
@@ -668,7 +529,7 @@ class ThreadCore:
             return []
         # A turn we did not start (after a resume, or another client's): watch it and deliver it too.
         token = self._new_token()
-        self.turn = _Turn(
+        self.turn = WatchedTurn(
             turn_id=turn_id, update_id=None, user_id=None, started_at=now, cancel_token=token, recorded=True
         )
         return [RecordTurn(turn_id=turn_id, cancel_token=token)]
@@ -683,25 +544,17 @@ class ThreadCore:
         ]
 
     def _deliver_ready(self) -> list[Effect]:
-        """Send the finished steps that can go out now, in order (an answer waits for the next step)."""
+        """Send the finished steps that can go out now (see :func:`ready_steps`)."""
         turn = self.turn
         if turn is None or not turn.recorded or turn.turn_id is None or turn.finished is not None:
             return []
-        entries = self.lifecycle.transcript().entries
-        messages: list[Outgoing] = []
-        ids: list[str] = []
-        for index, entry in enumerate(entries):
-            if entry.item_id in turn.sent:
-                continue
-            last = index == len(entries) - 1
-            if not _finished(entry) or (isinstance(entry, AgentText) and last):
-                break
-            messages += entry_messages(entry, cwd=self.cwd, max_chunks=self.config.max_chunks)
-            ids.append(entry.item_id)
+        messages, ids = ready_steps(
+            self.lifecycle.transcript().entries, turn.sent, cwd=self.cwd, max_chunks=self.config.max_chunks
+        )
         if not ids:
             return []
         turn.sent.update(ids)
-        return [Deliver(turn_id=turn.turn_id, messages=tuple(messages), item_ids=tuple(ids))]
+        return [Deliver(turn_id=turn.turn_id, messages=messages, item_ids=ids)]
 
     def _finish(self, transcript: TurnTranscript, now: float) -> list[Effect]:
         turn = self.turn
@@ -713,29 +566,7 @@ class ThreadCore:
         self.turn = None
         if turn.progress_requested and turn.progress_message_id is None:
             self._progress_of_ended.add(turn.turn_id)
-        reason = None
-        if transcript.status == TURN_STATUS_INTERRUPTED and not turn.stopping:
-            reason = chat_views.stopped_by_codex()
-        messages, ids = self._final_messages(
-            transcript,
-            turn.sent,
-            elapsed=now - turn.started_at,
-            tokens=turn.tokens or None,
-            ending=None,
-            reason=reason,
-        )
-        status = transcript.status or TURN_LOST
-        effects: list[Effect] = [
-            Deliver(
-                turn_id=turn.turn_id,
-                messages=messages,
-                item_ids=ids,
-                finish=FinishTurn(
-                    status=status, tokens=turn.tokens or None, progress_message_id=turn.progress_message_id
-                ),
-            )
-        ]
-        return effects + self._advance(now)
+        return [self._ended(turn, transcript, now), *self._advance(now)]
 
     def _finish_lost(self, now: float) -> list[Effect]:
         turn = self.turn
@@ -743,52 +574,14 @@ class ThreadCore:
             return []
         self.turn = None
         self.lifecycle = ThreadLifecycle(self.thread_id)
-        messages, ids = self._final_messages(
-            self.lifecycle.transcript(),
-            turn.sent,
-            elapsed=now - turn.started_at,
-            tokens=None,
-            ending=chat_views.turn_lost(),
-        )
-        return [
-            Deliver(
-                turn_id=turn.turn_id,
-                messages=messages,
-                item_ids=ids,
-                finish=FinishTurn(
-                    status=TURN_LOST, tokens=None, progress_message_id=turn.progress_message_id
-                ),
-            )
-        ]
+        return [self._ended(turn, self.lifecycle.transcript(), now, lost=True)]
 
-    def _final_messages(
-        self,
-        transcript: TurnTranscript,
-        sent: set[str],
-        *,
-        elapsed: float,
-        tokens: int | None,
-        ending: str | None,
-        reason: str | None = None,
-    ) -> tuple[tuple[Outgoing, ...], tuple[str, ...]]:
-        """Every step not sent yet, then the ending (stopped, failed, lost); the footer and the notification
-        go on the last message."""
-        footer = turn_footer(elapsed=elapsed, tokens=tokens)
-        ending = ending or ending_message(transcript, reason=reason)
-        pending = [entry for entry in transcript.entries if entry.item_id not in sent]
-        ids = tuple(entry.item_id for entry in pending)
-        parts = [entry_messages(entry, cwd=self.cwd, max_chunks=self.config.max_chunks) for entry in pending]
-        if ending is not None:
-            messages = [m for part in parts for m in part]
-            messages.append(Outgoing(text=f"{ending}\n\n{footer}", notify=True))
-            return tuple(messages), ids
-        last = max((i for i, part in enumerate(parts) if part), default=None)
-        if last is None:
-            return (Outgoing(text=chat_views.turn_done(footer), notify=True),), ids
-        parts[last] = entry_messages(
-            pending[last], cwd=self.cwd, max_chunks=self.config.max_chunks, footer=footer, notify=True
+    def _ended(
+        self, turn: WatchedTurn, transcript: TurnTranscript, now: float, *, lost: bool = False
+    ) -> Deliver:
+        return ended_delivery(
+            turn, transcript, now=now, cwd=self.cwd, max_chunks=self.config.max_chunks, lost=lost
         )
-        return tuple(m for part in parts for m in part), ids
 
     # --- losing the thread ----------------------------------------------------------------------------------
 
@@ -805,8 +598,7 @@ class ThreadCore:
         if self.turn is not None and self.turn.recorded:
             effects += self._finish_lost(now)
         self.turn = None
-        prompts = tuple(p.update_id for p in self.queue)
-        self.queue = []
+        prompts = tuple(p.update_id for p in self.prompts.take_all())
         return [*effects, ThreadLost(prompts=prompts)]
 
     # --- the progress message and "typing" ------------------------------------------------------------------
@@ -830,8 +622,7 @@ class ThreadCore:
         if turn is None:
             return []
         effects: list[Effect] = []
-        if self.connected and now - turn.last_typing_at >= self.config.typing_interval:
-            turn.last_typing_at = now
+        if self.connected and turn.typing_due(now, self.config):
             effects.append(Typing())
         return effects + self._progress(now)
 
@@ -843,27 +634,12 @@ class ThreadCore:
 
     def _progress(self, now: float) -> list[Effect]:
         turn = self.turn
-        if turn is None or not turn.recorded or turn.turn_id is None:
+        if turn is None:
             return []
-        if turn.progress_message_id is None:
-            if turn.progress_requested or now - turn.started_at < self.config.progress_delay:
-                return []
-            turn.progress_requested = True
-            message = self._progress_message(turn, now)
-            turn.last_progress, turn.last_progress_at, turn.dirty = message, now, False
-            return [ShowProgress(turn_id=turn.turn_id, message=message)]
-        since = now - turn.last_progress_at
-        if since < self.config.progress_interval or (not turn.dirty and since < self.config.clock_refresh):
-            return []
-        message = self._progress_message(turn, now)
-        turn.dirty = False
-        turn.last_progress_at = now
-        if message == turn.last_progress:
-            return []
-        turn.last_progress = message
-        return [EditProgress(message_id=turn.progress_message_id, message=message)]
+        effect = turn.progress(now, self.config, lambda: self._progress_message(turn, now))
+        return [] if effect is None else [effect]
 
-    def _progress_message(self, turn: _Turn, now: float) -> Outgoing:
+    def _progress_message(self, turn: WatchedTurn, now: float) -> Outgoing:
         view = ProgressView(
             elapsed=now - turn.started_at,
             transcript=self.lifecycle.transcript(),
@@ -882,24 +658,7 @@ class ThreadCore:
         return self.turn.turn_id if self.turn is not None and self.turn.turn_id else "the running turn"
 
     def _tell_away(self) -> list[Effect]:
-        if self._told_away or not self.queue:
+        if self._told_away or not self.prompts.waiting:
             return []
         self._told_away = True
         return [Say(message=Outgoing(text=chat_views.codex_away_kept(), notify=True), durable=False)]
-
-
-def _turn_with_client_id(turns: Sequence[Turn], client_id: str) -> Turn | None:
-    for turn in turns:
-        for item in turn.items:
-            if isinstance(item, UserMessageItem) and item.client_id == client_id:
-                return turn
-    return None
-
-
-def thread_has_no_trace(turns: Sequence[Turn], turn_id: str) -> bool:
-    """Codex's record of the thread does not mention ``turn_id`` (it restarted before saving it)."""
-    return all(turn.id != turn_id for turn in turns)
-
-
-def reading_entry(entry: OtherStep) -> bool:  # pragma: no cover - kept small on purpose
-    return entry.completed

@@ -357,10 +357,11 @@ def entry_messages(
         body = _other_html(entry)
     if body is None:
         return [] if footer is None else [Outgoing(text=footer, notify=notify)]
-    return [Outgoing(text=_with_footer(body, footer), notify=notify)]
+    return [Outgoing(text=with_footer(body, footer), notify=notify)]
 
 
-def _with_footer(html: str, footer: str | None) -> str:
+def with_footer(html: str, footer: str | None) -> str:
+    """``html`` with the turn's footer (time, tokens) below it, if there is one."""
     return html if footer is None else f"{html}\n\n{footer}"
 
 
@@ -383,7 +384,7 @@ def answer_messages(
         ]
     chunks = list(rendered.chunks)
     messages = [Outgoing(text=chunk) for chunk in chunks[:-1]]
-    messages.append(Outgoing(text=_with_footer(chunks[-1], footer), notify=notify))
+    messages.append(Outgoing(text=with_footer(chunks[-1], footer), notify=notify))
     return messages
 
 
@@ -391,7 +392,7 @@ def _caption(markdown: str, filename: str, footer: str | None) -> str:
     """A document's caption: the start of the answer, a note that the whole of it is in the file, the
     footer; within Telegram's caption limit."""
     note = f"📎 <i>Too long for the chat: the whole answer is in {escape(filename)}.</i>"
-    tail = _with_footer(f"\n…\n\n{note}", footer)
+    tail = with_footer(f"\n…\n\n{note}", footer)
     room = CAPTION_LIMIT - utf16_len(plain_text_of(tail))
     head = split_html(markdown_to_html(markdown), limit=room)
     return (head[0] if head else "") + tail

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
-from typing import Final, cast
+from typing import Final
 
 import attrs
 import trio
@@ -30,30 +30,6 @@ START_WAIT: Final = 30.0
 STOP_WAIT: Final = SHUTDOWN_TIMEOUT + 5.0
 
 
-class _TruthyEvent:
-    """A :class:`trio.Event` (what ``run_bot`` uses of one) that is true as a bool.
-
-    Workaround: ``run_bot`` defaults its ``stop`` with ``stop or trio.Event()``, and a trio.Event refuses
-    to be a bool (NotImplementedError) and cannot be subclassed. Drop this for a plain trio.Event once
-    ``app.py`` says ``stop if stop is not None else trio.Event()``.
-    """
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-
-    def __bool__(self) -> bool:
-        return True
-
-    def set(self) -> None:
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    async def wait(self) -> None:
-        await self._event.wait()
-
-
 @attrs.define(eq=False)
 class PlaygroundBot:
     """One run of the bot. :meth:`run` returns after the bot's orderly shutdown, whoever asked for it: a
@@ -63,11 +39,11 @@ class PlaygroundBot:
     running: trio.Event = attrs.field(factory=trio.Event, init=False)  # every actor started
     stopped: trio.Event = attrs.field(factory=trio.Event, init=False)  # run_bot returned or raised
     stop_requested: bool = attrs.field(default=False, init=False)  # by the playground, not by a signal
-    _stop: _TruthyEvent = attrs.field(factory=_TruthyEvent, init=False)  # a signal sets it too
+    _stop: trio.Event = attrs.field(factory=trio.Event, init=False)  # a signal sets it too
 
     async def run(self) -> None:
         try:
-            await run_bot(self.settings, stop=cast(trio.Event, self._stop), start=self._start)
+            await run_bot(self.settings, stop=self._stop, start=self._start)
         finally:
             self.stopped.set()
         log.info("playground: the bot stopped")

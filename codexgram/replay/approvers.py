@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from codexgram.chat.thread_core import ApprovalAnswer, Approver, decline_every_approval
+from codexgram.chat.thread_settings import ApprovalAnswer, Approver, decline_every_approval
 from codexgram.chat.turn_view import command_line
 from codexgram.codex.lifecycle import PendingApproval
 from codexgram.replay.fake_server import FakeAppServer

@@ -26,7 +26,7 @@ from codexgram.actors.outbox_handle import OutboxHandle
 from codexgram.actors.repository import Repository
 from codexgram.actors.services import ConversationSettings, Services
 from codexgram.actors.thread_actor import ThreadHandle, thread_actor_factory
-from codexgram.chat.thread_core import Approver, ThreadConfig
+from codexgram.chat.thread_settings import Approver, ThreadConfig
 from codexgram.messages import CancelTurn, PromptsQueued
 from codexgram.replay.bot_services import NoBotApi, RecordingOutbox, counting_tokens, open_inline_repository
 from codexgram.replay.chat_log import LogEntry, UserEntry

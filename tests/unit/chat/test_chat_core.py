@@ -580,14 +580,14 @@ def test_cancel_while_a_turn_is_being_started_stops_whichever_starts() -> None:
     assert only_text(plan) == shown(views.cancelling())
 
 
-def test_cancel_while_the_thread_is_being_created() -> None:
-    # No turn can run before Codex has created the thread, and the thread's actor has nothing to interrupt:
-    # the answer says so rather than promise a stop nobody makes.
+def test_cancel_while_the_thread_is_being_created_stops_the_turn_it_will_start() -> None:
+    # The thread's actor reads its commands once Codex has created the thread: the cancel then stops the turn
+    # of the waiting message (or keeps it from being sent).
     key = pending_key(480)
     ctx = context(session=session("demo", key), thread=thread(key, THREAD_CREATING), queued=1)
     plan = plan_text("/cancel", ctx)
-    assert plan.outcome == "command /cancel: nothing running"
-    assert_answer_only(plan)
+    assert plan.command == (key, CancelTurn(turn_id=None))
+    assert only_text(plan) == shown(views.cancelling())
 
 
 # --- prompts ------------------------------------------------------------------------------------------------

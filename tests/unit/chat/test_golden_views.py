@@ -328,6 +328,7 @@ CASES: dict[str, Callable[[], str]] = {
     ),
     "cancel-nothing-running": lambda: show(say(views.nothing_running())),
     "cancel-stopping": lambda: show(say(views.cancelling())),
+    "cancel-before-start": lambda: show(say(views.cancelled_before_start())),
     "cancel-could-not-stop": lambda: show(say(views.cannot_stop("turn not found: " + TURN_ID))),
     # refusals and odd input
     "refusal": lambda: show(say(views.refusal_text(987654321))),
