@@ -78,6 +78,7 @@ from codexgram.actors.outbox_handle import OutboxHandle
 from codexgram.actors.repository import Repository, repository_actor
 from codexgram.actors.services import ConversationSettings, Services
 from codexgram.actors.thread_actor import thread_actor_factory
+from codexgram.app import freeze_startup_objects
 from codexgram.chat.thread_core import ThreadCore
 from codexgram.chat.thread_effects import EditProgress, Effect, Prompt, ShowProgress
 from codexgram.codex import notifications as n
@@ -493,7 +494,6 @@ class Probe:
     accepted: dict[int, float] = attrs.field(factory=dict)  # update id -> handed to Inbox.accept
     recorded: dict[int, float] = attrs.field(factory=dict)  # update id -> Inbox.accept returned
     poked: dict[int, float] = attrs.field(factory=dict)  # -> the thread's core told of new prompts
-    loaded: dict[int, float] = attrs.field(factory=dict)  # -> the core got the prompts from the store
     pending: dict[int, int] = attrs.field(factory=dict)  # chat -> its update waiting for a turn
     loop_lag: list[float] = attrs.field(factory=list)  # a 10 ms timer's overshoot
     repository_trip: list[float] = attrs.field(factory=list)  # an empty transaction's round trip
@@ -572,16 +572,11 @@ def instrumented_core(probe: Probe) -> type[ThreadCore]:
                     probe.delta_applied[(int(found.group(1)), int(found.group(2)))] = trio.current_time()
             return effects
 
-        def reload(self) -> list[Effect]:
-            update_id = probe.pending.get(self.chat_id)
-            if update_id is not None:
-                probe.poked.setdefault(update_id, trio.current_time())
-            return super().reload()
-
         def on_prompts(self, prompts: Sequence[Prompt], now: float) -> list[Effect]:
+            # The chat hands its prompts over with the poke (or, at start, they are read from the store).
             update_id = probe.pending.get(self.chat_id)
             if update_id is not None and any(p.update_id == update_id for p in prompts):
-                probe.loaded.setdefault(update_id, trio.current_time())
+                probe.poked.setdefault(update_id, trio.current_time())
             return super().on_prompts(prompts, now)
 
         def tick(self, now: float) -> list[Effect]:
@@ -799,9 +794,8 @@ async def latency(args: argparse.Namespace) -> None:
             def on_recorded(update: Update) -> None:
                 probe.recorded[update.update_id] = trio.current_time()
 
-            if args.gc_freeze:
-                gc.collect()
-                gc.freeze()
+            if not args.no_gc_freeze:
+                freeze_startup_objects()  # as codexgram run does once it runs
             if args.switch_interval:
                 sys.setswitchinterval(args.switch_interval)
             objects = len(gc.get_objects())
@@ -870,7 +864,7 @@ def report_latency(
             [probe.turn_start_sent[u] - probe.accepted[u] for u in first],
         )
     )
-    stages = [u for u in later if u in probe.recorded and u in probe.poked and u in probe.loaded]
+    stages = [u for u in later if u in probe.recorded and u in probe.poked]
     print(f"the next-message path in stages (n={len(stages)}):")
     print(
         summary(
@@ -880,20 +874,14 @@ def report_latency(
     )
     print(
         summary(
-            "  -> thread core told (chat actor: read rows, handle tx, poke)",
+            "  -> thread core has the prompt (chat actor: rows read and handled in one tx, poke with them)",
             [probe.poked[u] - probe.recorded[u] for u in stages],
         )
     )
     print(
         summary(
-            "  -> prompts loaded (thread actor: load_prompts tx)",
-            [probe.loaded[u] - probe.poked[u] for u in stages],
-        )
-    )
-    print(
-        summary(
             "  -> turn/start written (mark_starting tx, call task, frame)",
-            [probe.turn_start_sent[u] - probe.loaded[u] for u in stages],
+            [probe.turn_start_sent[u] - probe.poked[u] for u in stages],
         )
     )
     print("\n-- the event loop and the repository under this load --")
@@ -1368,9 +1356,9 @@ def main() -> None:
         "--diagnose", action="store_true", help="latency: list the task steps that held the event loop"
     )
     parser.add_argument(
-        "--gc-freeze",
+        "--no-gc-freeze",
         action="store_true",
-        help="latency, experiment: gc.freeze() once the bridge runs (what exists then is not scanned again)",
+        help="latency, experiment: skip the gc.freeze() that codexgram run does once it runs",
     )
     parser.add_argument(
         "--switch-interval",

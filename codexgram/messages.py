@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import apsw
 
     from codexgram.actors.runtime import Reply
+    from codexgram.chat.thread_effects import Prompt
     from codexgram.telegram.types import InlineKeyboardMarkup
 
 T = TypeVar("T")
@@ -232,7 +233,11 @@ ThreadEvent = CodexEvent | CodexServerRequestEvent | CodexDisconnected | CodexRe
 
 @attrs.frozen(kw_only=True)
 class PromptsQueued:
-    """ChatActor -> ThreadActor: prompts were queued on this thread in the inbox: read them."""
+    """ChatActor -> ThreadActor: prompts were queued on this thread in the inbox. ``prompts``: the thread's
+    queued prompts as the chat's transaction left them (committed before this is sent), so the thread starts
+    the next one without reading them back; empty: read them from the store."""
+
+    prompts: tuple[Prompt, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -27,6 +27,7 @@ from codexgram.chat import chat_views
 from codexgram.chat.chat_core import Audit, ChatContext, ChatPlan, CodexInfo, plan_update
 from codexgram.chat.gate import Admit, Ignore, LeaveChat, Refuse, gate, sender_of
 from codexgram.chat.outgoing import Outgoing
+from codexgram.chat.thread_effects import Prompt
 from codexgram.errors import ActorGone, MailboxFull
 from codexgram.messages import (
     AnswerCallback,
@@ -77,6 +78,7 @@ class AfterCommit:
     callback_answer: str | None = None
     leave_chat: int | None = None
     poke: str | None = None
+    prompts: tuple[Prompt, ...] = ()  # the poked thread's queued prompts, as this transaction left them
     command: tuple[str, ThreadCommand] | None = None
 
 
@@ -105,52 +107,76 @@ async def chat_actor(
 
 
 async def _handle_new(chat_id: int, services: Services) -> None:
+    """Handle the chat's ``new`` rows, in update order: up to ``BATCH`` of them read and handled in ONE
+    transaction (one hop to the store, not two per update), then what each one does after the commit."""
     while True:
-        rows = await services.repository.run(
-            functools.partial(queries.inbox_of_chat, chat_id=chat_id, state=NEW, limit=BATCH),
-            what="inbox_of_chat",
+        work = functools.partial(
+            handle_new_in_transaction,
+            chat_id=chat_id,
+            now=services.clock(),
+            codex=_codex_info(services),
+            bot_username=services.settings.bot_username,
+            limit=BATCH,
         )
-        for row in rows:
-            await _handle_row(row, services)
-        if len(rows) < BATCH:
+        try:
+            handled = await services.repository.run(work, what="handle updates")
+        except Exception:  # the store failed the batch: each update on its own, so one bad row stays alone
+            log.exception("chat %d: handling a batch failed; one update at a time", chat_id)
+            handled = await _handle_one_by_one(chat_id, services)
+        for row, after in handled:
+            await _after_commit(row, after, services)
+        if len(handled) < BATCH:
             return
 
 
-async def _handle_row(row: InboxRow, services: Services) -> None:
+def _codex_info(services: Services) -> CodexInfo:
     link = services.link
-    codex = CodexInfo(
+    return CodexInfo(
         connected=link.connected,
         version=link.server_version,
         problem=None if link.connected else link.last_disconnect_reason,
     )
-    work = functools.partial(
-        handle_in_transaction,
-        row=row,
-        now=services.clock(),
-        codex=codex,
-        bot_username=services.settings.bot_username,
+
+
+async def _handle_one_by_one(chat_id: int, services: Services) -> list[tuple[InboxRow, AfterCommit]]:
+    rows = await services.repository.run(
+        functools.partial(queries.inbox_of_chat, chat_id=chat_id, state=NEW, limit=BATCH),
+        what="inbox_of_chat",
     )
-    try:
-        after = await services.repository.run(work, what="handle update")
-    except Exception as exc:  # a bug: contained to this update, which is answered and marked
-        log.exception("chat %d: update %d failed", row.chat_id, row.update_id)
-        after = await _give_up(row, services, exc)
-    await _after_commit(row, after, services)
+    handled = []
+    for row in rows:
+        work = functools.partial(
+            handle_in_transaction,
+            row=row,
+            now=services.clock(),
+            codex=_codex_info(services),
+            bot_username=services.settings.bot_username,
+        )
+        try:
+            after = await services.repository.run(work, what="handle update")
+        except Exception as exc:  # contained to this update, which is answered and marked
+            log.exception("chat %d: update %d failed", row.chat_id, row.update_id)
+            after = await _give_up(row, services, exc)
+        handled.append((row, after))
+    return handled
 
 
 async def _give_up(row: InboxRow, services: Services, error: BaseException) -> AfterCommit:
-    def work(conn: apsw.Connection) -> AfterCommit:
-        current = queries.inbox_get(conn, row.update_id)
-        if current is None or current.state != NEW:
-            return AfterCommit()
-        queries.inbox_handled(
-            conn, row.update_id, outcome=f"failed: {type(error).__name__}", at=services.clock()
-        )
-        message = Outgoing(text=chat_views.failed_to_handle())
-        stored = store.store_messages(conn, row.chat_id, [message], services.clock())
-        return AfterCommit(stored=tuple(stored), answer_button=row.kind == "callback_query")
-
+    work = functools.partial(give_up_in_transaction, row=row, error=error, now=services.clock())
     return await services.repository.run(work, what="give up on update")
+
+
+def give_up_in_transaction(
+    conn: apsw.Connection, *, row: InboxRow, error: BaseException, now: float
+) -> AfterCommit:
+    """Handling ``row`` failed (a bug): mark it handled as failed and tell the user, so it is never retried
+    forever nor silently dropped."""
+    current = queries.inbox_get(conn, row.update_id)
+    if current is None or current.state != NEW:
+        return AfterCommit()
+    queries.inbox_handled(conn, row.update_id, outcome=f"failed: {type(error).__name__}", at=now)
+    stored = store.store_messages(conn, row.chat_id, [Outgoing(text=chat_views.failed_to_handle())], now)
+    return AfterCommit(stored=tuple(stored), answer_button=row.kind == "callback_query")
 
 
 async def _after_commit(row: InboxRow, after: AfterCommit, services: Services) -> None:
@@ -165,7 +191,7 @@ async def _after_commit(row: InboxRow, after: AfterCommit, services: Services) -
     for request in after.stored:
         await services.outbox.submit(request)
     if after.poke is not None:
-        await _tell(services, after.poke, PromptsQueued(), row.chat_id)
+        await _tell(services, after.poke, PromptsQueued(prompts=after.prompts), row.chat_id)
     if after.command is not None:
         await _tell(services, after.command[0], after.command[1], row.chat_id)
     if after.leave_chat is not None:
@@ -180,11 +206,10 @@ async def _after_commit(row: InboxRow, after: AfterCommit, services: Services) -
 async def _tell(services: Services, key: str, command: ThreadCommand, chat_id: int) -> None:
     try:
         (await services.threads.get(key)).tell(command)
-    except MailboxFull:
-        if not isinstance(command, PromptsQueued):  # a wake-up that does not fit is covered by those queued
-            log.warning("thread %s is swamped; %s from chat %d not passed on", key, command, chat_id)
-            with contextlib.suppress(MailboxFull):
-                services.outbox.post(SendMessage(chat_id=chat_id, text=chat_views.busy()))
+    except MailboxFull:  # (never for PromptsQueued: the thread then reads the store, see ThreadHandle)
+        log.warning("thread %s is swamped; %s from chat %d not passed on", key, command, chat_id)
+        with contextlib.suppress(MailboxFull):
+            services.outbox.post(SendMessage(chat_id=chat_id, text=chat_views.busy()))
     except ActorGone:
         log.warning("thread %s is gone (shutting down?); %s not passed on", key, command)
 
@@ -194,6 +219,34 @@ def _decode(row: InboxRow) -> Update:
 
 
 # --- the transaction ----------------------------------------------------------------------------------------
+
+
+def handle_new_in_transaction(
+    conn: apsw.Connection,
+    *,
+    chat_id: int,
+    now: float,
+    codex: CodexInfo,
+    bot_username: str | None,
+    limit: int,
+) -> list[tuple[InboxRow, AfterCommit]]:
+    """Read the chat's ``new`` rows (at most ``limit``) and handle each, in the caller's transaction.
+
+    Each update runs in a savepoint of its own: one that raises (a bug) is rolled back alone and given up
+    (:func:`give_up_in_transaction`); the others commit with it. A store error fails the whole batch.
+    """
+    handled = []
+    for row in queries.inbox_of_chat(conn, chat_id, state=NEW, limit=limit):
+        try:
+            with conn:  # a savepoint inside the caller's transaction
+                after = handle_in_transaction(conn, row=row, now=now, codex=codex, bot_username=bot_username)
+        except apsw.Error:
+            raise
+        except Exception as exc:
+            log.exception("chat %d: update %d failed", row.chat_id, row.update_id)
+            after = give_up_in_transaction(conn, row=row, error=exc, now=now)
+        handled.append((row, after))
+    return handled
 
 
 def handle_in_transaction(
@@ -309,6 +362,7 @@ def _apply(
         answer_button=is_button,
         callback_answer=plan.callback_answer,
         poke=plan.poke,
+        prompts=tuple(store.load_prompts(conn, plan.poke)) if plan.poke is not None else (),
         command=plan.command,
     )
 

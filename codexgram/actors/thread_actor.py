@@ -129,12 +129,19 @@ class ThreadHandle:
     def __init__(self, key: str, commands: trio.MemorySendChannel[ThreadCommand]) -> None:
         self.key = key
         self._commands = commands
+        # A PromptsQueued that did not fit: the actor reads its prompts from the store on its next tick.
+        self.prompts_missed = False
 
     def __repr__(self) -> str:
         return f"<ThreadHandle {self.key}>"
 
     def tell(self, command: ThreadCommand) -> None:
-        tell_nowait(self._commands, command, what=type(command).__name__)
+        try:
+            tell_nowait(self._commands, command, what=type(command).__name__)
+        except MailboxFull:
+            if not isinstance(command, PromptsQueued):
+                raise
+            self.prompts_missed = True  # the prompts are in the store: never lost, read a tick later
 
 
 def thread_actor_factory(services: Services) -> Callable[[str], Callable[..., Awaitable[None]]]:
@@ -372,7 +379,7 @@ class _ThreadRun:
         core, now = self.core, self._now()
         self._last_busy = trio.current_time()
         if isinstance(command, PromptsQueued):
-            return core.reload()
+            return core.on_prompts(command.prompts, now) if command.prompts else core.reload()
         if isinstance(command, CancelTurn):
             return core.cancel(command.turn_id, now)
         if isinstance(command, SteerPrompt):
@@ -406,6 +413,9 @@ class _ThreadRun:
         settings = self.services.settings
         while True:
             await trio.sleep(settings.tick)
+            if self.handle.prompts_missed:
+                self.handle.prompts_missed = False
+                self._apply(self.core.reload())
             if self.core.wants_ticks:
                 self._apply(self.core.tick(self._now()))
             elif (
@@ -420,6 +430,7 @@ class _ThreadRun:
     def _idle(self) -> bool:
         return (
             self.core.idle
+            and not self.handle.prompts_missed
             and not self._effects
             and not self._running_effect
             and self._in_flight == 0

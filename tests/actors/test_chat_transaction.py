@@ -15,7 +15,8 @@ from typing import Any
 import apsw
 import pytest
 
-from codexgram.actors.chat_actor import AfterCommit, handle_in_transaction
+from codexgram.actors import chat_actor
+from codexgram.actors.chat_actor import AfterCommit, handle_in_transaction, handle_new_in_transaction
 from codexgram.chat import chat_views
 from codexgram.chat.chat_core import CodexInfo
 from codexgram.chat.gate import REFUSAL_INTERVAL, sender_of
@@ -289,6 +290,65 @@ def test_a_prompt_is_queued_on_a_pending_thread_and_the_next_on_the_same(conn: a
     assert count(conn, "threads") == 1
     assert [r.update_id for r in queries.inbox_prompts_of(conn, key)] == [50, 51]
     assert len(outbox(conn)) == before  # the thread's actor shows the queue, not the chat
+    # The poke hands the thread its queue as this transaction left it: no read back before turn/start.
+    assert [p.update_id for p in first.prompts] == [50]
+    assert [(p.update_id, p.text, p.user_id) for p in second.prompts] == [
+        (50, "fix the build", 1001),
+        (51, "and the docs", 1001),
+    ]
+
+
+def record_only(conn: apsw.Connection, update_id: int, body: str) -> None:
+    record(conn, tg.message_update(update_id, ADA_CHAT, ADA, body, message_id=update_id))
+
+
+def handle_new(conn: apsw.Connection, *, limit: int = 50) -> list[tuple[InboxRow, AfterCommit]]:
+    with immediate_transaction(conn):
+        return handle_new_in_transaction(
+            conn, chat_id=1001, now=NOW, codex=CONNECTED, bot_username=tg.BOT_USERNAME, limit=limit
+        )
+
+
+def test_new_rows_are_read_and_handled_in_one_transaction_in_update_order(conn: apsw.Connection) -> None:
+    set_workspace(conn)
+    for update_id, body in ((62, "second"), (61, "first"), (63, "/help")):
+        record_only(conn, update_id, body)
+    handled = handle_new(conn, limit=2)
+    assert [row.update_id for row, _ in handled] == [61, 62]  # update order, at most `limit`
+    assert state(conn, 63)[0] == NEW
+    # The second row's handling saw the first one's writes (the same pending thread).
+    key = pending_key(61)
+    assert [after.poke for _, after in handled] == [key, key]
+    assert [p.update_id for p in handled[1][1].prompts] == [61, 62]
+    [(row, after)] = handle_new(conn)
+    assert row.update_id == 63
+    assert state(conn, 63)[0] == HANDLED
+    assert after.poke is None
+    assert len(after.stored) == 1
+    assert handle_new(conn) == []
+
+
+def test_a_row_that_fails_is_given_up_alone(conn: apsw.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    set_workspace(conn)
+    for update_id in (71, 72, 73):
+        record_only(conn, update_id, f"message {update_id}")
+    real = chat_actor.handle_in_transaction
+
+    def failing(conn: apsw.Connection, *, row: InboxRow, **kwargs: Any) -> AfterCommit:
+        after = real(conn, row=row, **kwargs)  # writes, then fails: the savepoint must undo them
+        if row.update_id == 72:
+            raise RuntimeError("a bug")
+        return after
+
+    monkeypatch.setattr(chat_actor, "handle_in_transaction", failing)
+    before = len(outbox(conn))
+    handled = handle_new(conn)
+    assert [row.update_id for row, _ in handled] == [71, 72, 73]
+    assert state(conn, 71)[0] == QUEUED
+    assert state(conn, 73)[0] == QUEUED
+    assert state(conn, 72) == (HANDLED, None, "failed: RuntimeError")
+    assert [p.update_id for p in queries.inbox_prompts_of(conn, pending_key(71))] == [71, 73]
+    assert [m.text for m in outbox(conn)[before:]] == [chat_views.failed_to_handle()]
 
 
 def test_a_prompt_goes_to_the_sessions_real_thread(conn: apsw.Connection) -> None:
