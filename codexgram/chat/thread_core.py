@@ -113,6 +113,9 @@ class ThreadCore:
         # /cancel came while no turn ran but prompts waited (Codex away, or a start on its way): the next
         # prompt that would start is not sent.
         self._cancel_next = False
+        # turn/start failed "uncertain" and no notification named its turn yet: the turn may be running, so
+        # the prompt stays the one being started (thread busy, lifecycle STARTING) until Codex or a read says.
+        self._start_unknown = False
         self._progress_of_ended: set[str] = set()  # turns that ended while their progress message was sent
 
     def __repr__(self) -> str:
@@ -224,7 +227,7 @@ class ThreadCore:
         prompt = self.prompts.find(update_id)
         if prompt is None:
             starting = self.prompts.starting
-            if starting is not None and starting.update_id == update_id:
+            if starting is not None and starting.update_id == update_id and not self._start_unknown:
                 return self.cancel(None, now)
             return []  # steered or started meanwhile: its card says so
         if prompt.starting:
@@ -305,9 +308,14 @@ class ThreadCore:
 
     def on_turn_start_failed(self, update_id: int, *, failure: str, error: str, now: float) -> list[Effect]:
         turn = self.turn
-        if failure == "uncertain" and turn is not None and turn.turn_id is not None:
-            # Codex sent notifications of the turn, so it did start: the answer alone was lost.
-            return self.on_turn_started(update_id, turn.turn_id, now)
+        if failure == "uncertain" and turn is not None and turn.update_id == update_id:
+            if turn.turn_id is not None:
+                # Codex sent notifications of the turn, so it did start: the answer alone was lost.
+                return self.on_turn_started(update_id, turn.turn_id, now)
+            # It may have started. Its notifications may still be on their way: the first one adopts it as
+            # this prompt's turn (_turn_began); thread/read decides if none comes first.
+            self._start_unknown = True
+            return self._read()
         prompt = self.prompts.started(update_id)
         if prompt is None:
             return []
@@ -432,6 +440,7 @@ class ThreadCore:
 
     def _reconcile(self, turns: Sequence[Turn], now: float) -> list[Effect]:
         by_id = {turn.id: turn for turn in turns}
+        self._forget_unknown_start()
         effects = self._settle_uncertain(turns, now)
         unfinished, self._unfinished = self._unfinished, []
         for record in unfinished:
@@ -453,6 +462,18 @@ class ThreadCore:
             else:
                 effects += self._apply(self.lifecycle.resume_turn(turn), now)
         return effects + self._advance(now)
+
+    def _forget_unknown_start(self) -> None:
+        """No notification named the turn of the "uncertain" start: back to a waiting prompt that may have
+        landed, for the read (``_settle_uncertain``) or the next thread to decide."""
+        prompt = self.prompts.starting
+        if not self._start_unknown or prompt is None:
+            return
+        self._start_unknown = False
+        self.prompts.started(prompt.update_id)
+        self.turn = None
+        self.lifecycle.start_refused()
+        self.prompts.put_back(prompt, uncertain=True)
 
     def _settle_uncertain(self, turns: Sequence[Turn], now: float) -> list[Effect]:
         """Prompts whose ``turn/start`` may have reached Codex: found in the thread by their client id, each
@@ -526,6 +547,9 @@ class ThreadCore:
         if turn is not None:
             if turn.turn_id is None:
                 turn.turn_id = turn_id  # ours: turn/started came before the answer to turn/start
+                if self._start_unknown and turn.update_id is not None:
+                    self._start_unknown = False  # ... or after it failed "uncertain": it did start
+                    return self.on_turn_started(turn.update_id, turn_id, now)
             return []
         # A turn we did not start (after a resume, or another client's): watch it and deliver it too.
         token = self._new_token()
@@ -591,6 +615,7 @@ class ThreadCore:
         if self.lost:
             return []
         self.lost = True
+        self._forget_unknown_start()
         effects: list[Effect] = []
         for record in self._unfinished:
             effects += self._deliver_unwatched(record, None, now)
