@@ -514,6 +514,7 @@ class ThreadCore:
         return effects
 
     def _deliver_unwatched(self, record: UnfinishedTurn, turn: Turn | None, now: float) -> list[Effect]:
+        self.lifecycle.turn_settled(record.turn_id)  # its late notifications, if any, are not a new turn
         return [
             unwatched_delivery(
                 self.thread_id, record, turn, now=now, cwd=self.cwd, max_chunks=self.config.max_chunks
@@ -598,6 +599,7 @@ class ThreadCore:
             return []
         self.turn = None
         self.lifecycle = ThreadLifecycle(self.thread_id)
+        self.lifecycle.turn_settled(turn.turn_id)
         return [self._ended(turn, self.lifecycle.transcript(), now, lost=True)]
 
     def _ended(

@@ -21,6 +21,7 @@ notifications (``turn/started`` is not repeated, so any turn-scoped message of a
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Mapping
 from typing import Literal
 
@@ -175,6 +176,8 @@ class Ignored:
 Change = TurnBegan | Progress | ApprovalNeeded | ApprovalClosed | StatusChanged | TurnFinished | Ignored
 
 
+ENDED_TURNS_KEPT = 64  # late news comes within seconds; a thread's last few dozen turns are plenty
+
 # --- the lifecycle ------------------------------------------------------------------------------------------
 
 
@@ -192,6 +195,10 @@ class ThreadLifecycle:
         self.turn_id: str | None = None
         self._builder = TurnTranscriptBuilder(thread_id, None)
         self._approvals: dict[int | str, PendingApproval] = {}
+        # Turns known to be over (completed here, or settled by the owner from thread/read): a late message
+        # of one (a read answer can overtake a turn's last notifications) must not adopt it again, nor be
+        # taken for the turn a new turn/start is starting.
+        self._ended: deque[str] = deque(maxlen=ENDED_TURNS_KEPT)
 
     def __repr__(self) -> str:
         return f"<ThreadLifecycle {self.thread_id} {self.state.value} turn={self.turn_id}>"
@@ -244,6 +251,11 @@ class ThreadLifecycle:
     def approval_answered(self, request_id: int | str) -> list[Change]:
         """We answered an approval request (whatever the decision)."""
         return self._close_approval(request_id)
+
+    def turn_settled(self, turn_id: str) -> None:
+        """The owner delivered ``turn_id`` as over (from ``thread/read``, or as lost): ignore its news."""
+        if turn_id not in self._ended:
+            self._ended.append(turn_id)
 
     def connection_lost(self) -> list[Change]:
         """The connection dropped: its approval requests can no longer be answered. The turn state stays:
@@ -359,6 +371,8 @@ class ThreadLifecycle:
 
     def _turn_scoped(self, turn_id: str, method: str) -> list[Change] | None:
         """Accept a message of ``turn_id``: [] (or [TurnBegan] if it adopts the turn), None to ignore it."""
+        if turn_id in self._ended:
+            return None  # a late message of a turn that is over
         if self.state is S.STARTING and self.turn_id is None:
             changes = self._adopt_started_turn(turn_id)  # turn/started (or more) before our answer
             self._fire(E.TURN_STARTED)
@@ -407,6 +421,7 @@ class ThreadLifecycle:
             changes += self._close_approval(request_id)
         ending = {TURN_STATUS_INTERRUPTED: E.TURN_INTERRUPTED, TURN_STATUS_FAILED: E.TURN_FAILED}
         self._fire(ending.get(note.turn.status, E.TURN_COMPLETED))
+        self.turn_settled(note.turn.id)
         return [*changes, TurnFinished(transcript=builder.snapshot())]
 
     def _close_approval(self, request_id: int | str) -> list[Change]:

@@ -346,6 +346,27 @@ def test_late_messages_of_a_finished_turn_and_of_other_turns_are_ignored() -> No
     assert running.turn_id == "u2"
 
 
+def test_a_late_message_of_an_ended_turn_is_not_taken_for_the_turn_being_started() -> None:
+    # A thread/read answer can overtake a turn's last notifications: once the turn is over, its late news
+    # must neither adopt it again nor be taken for the turn the next turn/start is starting.
+    lc = started()
+    finished(note(lc, "turn/completed", turn=turn("u1", "completed")))
+    assert lc.start_sent() is False
+    [late] = note(lc, "item/completed", turnId="u1", item=agent("m", "old"))
+    assert isinstance(late, Ignored)
+    assert (state(lc), lc.turn_id) == (TurnState.STARTING, None)
+    assert lc.start_accepted("u2") == [TurnBegan(turn_id="u2")]
+
+
+def test_a_turn_settled_by_the_owner_is_not_adopted_from_its_late_news() -> None:
+    lc = ThreadLifecycle(T)
+    lc.turn_settled("u0")  # delivered from thread/read while the bot was away
+    [late] = note(lc, "item/agentMessage/delta", turnId="u0", itemId="m", delta="x")
+    assert isinstance(late, Ignored)
+    assert (state(lc), lc.turn_id) == (TurnState.IDLE, None)
+    assert note(lc, "turn/started", turn=turn("u9")) == [TurnBegan(turn_id="u9")]  # a new turn still is
+
+
 def test_a_failed_turn_keeps_the_error() -> None:
     lc = started()
     error = {"message": "upstream 500", "codexErrorInfo": None}
