@@ -248,6 +248,8 @@ def thread_lost(
     thread = queries.get_thread(conn, thread_id)
     if thread is None:
         return None, []
+    # Also the prompts a chat queued on this thread after its actor decided (they are not in ``prompts``).
+    prompts = sorted(set(prompts) | {row.update_id for row in queries.inbox_prompts_of(conn, thread_id)})
     queries.set_thread_status(conn, thread_id, THREAD_LOST, at=at)
     stored = store_messages(conn, thread.chat_id, [message] if message is not None else [], at)
     if not prompts:

@@ -16,19 +16,14 @@ from codexgram.chat import chat_views
 from codexgram.chat.thread_effects import EditCard, Effect, Prompt, ShowCard
 
 
-def card_edit(prompt: Prompt, text: Callable[[str], str]) -> list[Effect]:
-    """Edit ``prompt``'s queued card (if it was shown) to ``text(prompt text)``."""
-    if prompt.card_message_id is None:
-        return []
-    return [EditCard(message_id=prompt.card_message_id, text=text(prompt.text))]
-
-
 class PromptQueue:
     def __init__(self) -> None:
         self.waiting: list[Prompt] = []
         self.starting: Prompt | None = None  # turn/start sent, no answer yet
         self.steering: dict[int, Prompt] = {}  # turn/steer sent, no answer yet
         self._seen: set[int] = set()
+        # Cards still being sent when their prompt left the queue: the edit to make once their id is known.
+        self._late_edits: dict[int, str] = {}
 
     def __repr__(self) -> str:
         return f"<PromptQueue waiting={len(self.waiting)} starting={self.starting is not None}>"
@@ -88,12 +83,23 @@ class PromptQueue:
     def steered(self, update_id: int) -> Prompt | None:
         return self.steering.pop(update_id, None)
 
-    def card_shown(self, update_id: int, message_id: int) -> None:
+    def card_edit(self, prompt: Prompt, text: Callable[[str], str]) -> list[Effect]:
+        """Edit ``prompt``'s queued card to ``text(prompt text)``: now if it is shown, else once it is."""
+        if prompt.card_message_id is not None:
+            return [EditCard(message_id=prompt.card_message_id, text=text(prompt.text))]
+        if prompt.card_token is not None:
+            self._late_edits[prompt.update_id] = text(prompt.text)
+        return []
+
+    def card_shown(self, update_id: int, message_id: int) -> list[Effect]:
+        """The card of ``update_id`` was sent as ``message_id``: remember it, or, if its prompt left the queue
+        meanwhile (started, steered, dropped), make the edit that says so."""
         for index, prompt in enumerate(self.waiting):
             if prompt.update_id == update_id:
                 self.waiting[index] = attrs.evolve(prompt, card_message_id=message_id)
-                return
-        # started or dropped meanwhile: its card was answered by that prompt's own edit, when it was known
+                return []
+        late = self._late_edits.pop(update_id, None)
+        return [] if late is None else [EditCard(message_id=message_id, text=late)]
 
     def cards_to_show(self, new_token: Callable[[], str]) -> list[Effect]:
         """A queued card (Steer now / Cancel) for each waiting prompt that has none yet."""

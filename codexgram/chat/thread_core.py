@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 from codexgram.chat import chat_views
 from codexgram.chat.outgoing import Outgoing
-from codexgram.chat.prompt_queue import PromptQueue, card_edit
+from codexgram.chat.prompt_queue import PromptQueue
 from codexgram.chat.thread_effects import (
     AnswerRequest,
     Deliver,
@@ -80,6 +80,8 @@ from codexgram.codex.requests import (
 from codexgram.codex.server_requests import CodexServerRequest
 from codexgram.codex.turn_transcript import TurnTranscript
 
+READ_RETRY = 2.0  # seconds before a thread/read that failed while Codex stayed connected is tried again
+
 
 class ThreadCore:
     """One thread's turns in one chat; see the module docstring. Not thread-safe; owned by one actor."""
@@ -110,9 +112,12 @@ class ThreadCore:
         self._read_again = False
         self._unfinished: list[UnfinishedTurn] = []
         self._told_away = False
-        # /cancel came while no turn ran but prompts waited (Codex away, or a start on its way): the next
-        # prompt that would start is not sent.
-        self._cancel_next = False
+        # /cancel came while no turn ran but this prompt was the next to start (Codex away, or its start
+        # failed or is uncertain): it is not sent, or, if it turns out to have started, its turn is stopped.
+        self._cancelled_prompt: int | None = None
+        # A thread/read failed while Codex stayed connected (a timeout): read again (on the next tick after
+        # READ_RETRY, or before starting anything) rather than act on what we do not know.
+        self._read_retry_at: float | None = None
         # turn/start failed "uncertain" and no notification named its turn yet: the turn may be running, so
         # the prompt stays the one being started (thread busy, lifecycle STARTING) until Codex or a read says.
         self._start_unknown = False
@@ -126,11 +131,17 @@ class ThreadCore:
     @property
     def idle(self) -> bool:
         """Nothing to do or wait for: the actor may stop."""
-        return self.turn is None and self.prompts.empty and not self._reading and not self._unfinished
+        return (
+            self.turn is None
+            and self.prompts.empty
+            and not self._reading
+            and self._read_retry_at is None
+            and not self._unfinished
+        )
 
     @property
     def wants_ticks(self) -> bool:
-        return self.turn is not None
+        return self.turn is not None or self._read_retry_at is not None
 
     # --- start ----------------------------------------------------------------------------------------------
 
@@ -147,11 +158,12 @@ class ThreadCore:
         return self._after_attach(now)
 
     def _after_attach(self, now: float) -> list[Effect]:
-        if self._unfinished or self.prompts.uncertain:
+        if self.turn is not None or self._unfinished or self.prompts.uncertain:
             return self._read()
         return self._advance(now)
 
     def _read(self) -> list[Effect]:
+        self._read_retry_at = None
         if self._reading:
             self._read_again = True
             return []
@@ -200,7 +212,7 @@ class ThreadCore:
         self.prompts.steer(prompt)
         return [
             SteerTurn(prompt=prompt, turn_id=turn.turn_id),
-            *card_edit(prompt, chat_views.card_steering),
+            *self.prompts.card_edit(prompt, chat_views.card_steering),
         ]
 
     def on_steered(self, update_id: int, *, ok: bool, error: str | None, now: float) -> list[Effect]:
@@ -212,12 +224,12 @@ class ThreadCore:
             outcome = f"steered into {self._turn_id()}"
             return [
                 MarkHandled(update_id=update_id, outcome=outcome),
-                *card_edit(prompt, chat_views.card_steered),
+                *self.prompts.card_edit(prompt, chat_views.card_steered),
             ]
         self.prompts.put_back(prompt)
         return [
             Requeue(update_id=update_id),
-            *card_edit(prompt, lambda text: chat_views.card_steer_refused(text, error)),
+            *self.prompts.card_edit(prompt, lambda text: chat_views.card_steer_refused(text, error)),
             *self._advance(now),
         ]
 
@@ -233,14 +245,15 @@ class ThreadCore:
         if prompt.starting:
             return []  # it may have reached Codex: a read decides, and its card then says what happened
         self.prompts.remove(prompt)
+        if self._cancelled_prompt == update_id:
+            self._cancelled_prompt = None
         return [
             MarkHandled(update_id=update_id, outcome="cancelled by the user"),
-            *card_edit(prompt, chat_views.card_dropped),
+            *self.prompts.card_edit(prompt, chat_views.card_dropped),
         ]
 
     def on_card_shown(self, update_id: int, message_id: int) -> list[Effect]:
-        self.prompts.card_shown(update_id, message_id)
-        return []
+        return self.prompts.card_shown(update_id, message_id)
 
     # --- starting turns -------------------------------------------------------------------------------------
 
@@ -250,14 +263,16 @@ class ThreadCore:
             return []
         if not self.connected:
             return self._tell_away()
+        if self._read_retry_at is not None:
+            return self._read()  # what the failed read was to tell comes first
         busy = self.turn is not None or self.prompts.starting is not None or self.lifecycle.busy
         effects: list[Effect] = []
         if not busy:
             if self.prompts.waiting[0].starting:
                 return self._read()  # Codex may have it already: ask before sending it again
             prompt = self.prompts.start_next()
-            if self._cancel_next:
-                self._cancel_next = False
+            if prompt.update_id == self._cancelled_prompt:
+                self._cancelled_prompt = None
                 self.prompts.started(prompt.update_id)
                 effects += [
                     MarkHandled(
@@ -265,7 +280,7 @@ class ThreadCore:
                         outcome="cancelled by the user before it started",
                         message=Outgoing(text=chat_views.cancelled_before_start()),
                     ),
-                    *card_edit(prompt, chat_views.card_dropped),
+                    *self.prompts.card_edit(prompt, chat_views.card_dropped),
                 ]
                 return effects + self._advance(now)
             token = self._new_token()
@@ -279,7 +294,7 @@ class ThreadCore:
             )
             effects += [
                 StartTurn(prompt=prompt, cancel_token=token),
-                *card_edit(prompt, chat_views.card_started),
+                *self.prompts.card_edit(prompt, chat_views.card_started),
             ]
         return effects + self.prompts.cards_to_show(self._new_token)
 
@@ -319,6 +334,8 @@ class ThreadCore:
         prompt = self.prompts.started(update_id)
         if prompt is None:
             return []
+        if turn is not None and turn.stopping:
+            self._cancelled_prompt = update_id  # the stop the user asked for holds when it is tried again
         self.turn = None
         self.lifecycle.start_refused()
         if failure == "gone":
@@ -347,7 +364,7 @@ class ThreadCore:
         turn = self.turn
         if turn is None:
             if turn_id is None and self.prompts.waiting:
-                self._cancel_next = True
+                self._cancelled_prompt = self.prompts.waiting[0].update_id
             return []
         if turn.stopping or (turn_id is not None and turn.turn_id not in (None, turn_id)):
             return []
@@ -427,7 +444,9 @@ class ThreadCore:
         again, self._read_again = self._read_again, False
         if thread is None:
             if error is not None and "not loaded" not in error and "not supported" not in error:
-                return []  # Codex is away: the reconnect reads again
+                if self.connected:  # a timeout: read again soon; while Codex is away the reconnect does
+                    self._read_retry_at = now + READ_RETRY
+                return []
             thread_turns: tuple[Turn, ...] = ()  # a thread with nothing saved yet has no turns to read
         else:
             thread_turns = thread.turns
@@ -448,8 +467,8 @@ class ThreadCore:
             if turn is not None and turn.status == TURN_STATUS_IN_PROGRESS and self.turn is None:
                 self.turn = WatchedTurn.resumed(record)
                 effects += self._apply(self.lifecycle.resume_turn(turn), now)
-                if self._cancel_next:  # /cancel while we were finding out that this turn runs
-                    self._cancel_next = False
+                if record.update_id is not None and record.update_id == self._cancelled_prompt:
+                    self._cancelled_prompt = None  # /cancel while we were finding out that it runs
                     effects += self.cancel(record.turn_id, now)
             else:
                 effects += self._deliver_unwatched(record, turn, now)
@@ -471,6 +490,8 @@ class ThreadCore:
             return
         self._start_unknown = False
         self.prompts.started(prompt.update_id)
+        if self.turn is not None and self.turn.stopping:
+            self._cancelled_prompt = prompt.update_id
         self.turn = None
         self.lifecycle.start_refused()
         self.prompts.put_back(prompt, uncertain=True)
@@ -551,6 +572,11 @@ class ThreadCore:
                 if self._start_unknown and turn.update_id is not None:
                     self._start_unknown = False  # ... or after it failed "uncertain": it did start
                     return self.on_turn_started(turn.update_id, turn_id, now)
+            return []
+        record = next((u for u in self._unfinished if u.turn_id == turn_id), None)
+        if record is not None:  # news of a turn an earlier run left, before the read: watch it again
+            self._unfinished.remove(record)
+            self.turn = WatchedTurn.resumed(record)
             return []
         # A turn we did not start (after a resume, or another client's): watch it and deliver it too.
         token = self._new_token()
@@ -645,6 +671,8 @@ class ThreadCore:
         return []
 
     def tick(self, now: float) -> list[Effect]:
+        if self._read_retry_at is not None and now >= self._read_retry_at and self.connected:
+            return self._read()
         turn = self.turn
         if turn is None:
             return []

@@ -4,8 +4,6 @@ the effects exactly, in order.
 
 Time is passed in (``T0`` plus seconds); the core's tokens come from a counter, so ``token(1)`` is the first
 token the core asked for (the first turn's Cancel button), ``token(2)`` the second, and so on.
-
-Tests marked ``xfail(strict=True)`` show behaviour that looks wrong for a user; their reason says why.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import itertools
 from typing import Any
 
 import attrs
-import pytest
 
 from codexgram.chat import chat_views as views
 from codexgram.chat.outgoing import Outgoing
@@ -664,12 +661,6 @@ def test_drop_of_the_prompt_being_started_stops_its_turn() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a queued card whose CardShown arrives after its prompt started (or was dropped) is never edited: "
-    "it keeps saying 'Queued' with live Steer now/Cancel buttons while the prompt runs (and Cancel on it "
-    "then stops the running turn)",
-)
 def test_a_card_shown_after_its_prompt_started_is_edited_when_its_id_arrives() -> None:
     core = new_core()
     start_turn(core)
@@ -767,11 +758,6 @@ def test_cancel_with_no_turn_keeps_the_prompt_waiting_for_codex_from_being_sent(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/cancel with no turn is remembered even after the prompt it was for is dropped: a message sent "
-    "long after (with Codex back) is then 'stopped before Codex started' and never sent",
-)
 def test_cancel_with_no_turn_is_forgotten_when_the_prompt_it_stopped_is_gone() -> None:
     core = new_core()
     core.begin(prompts=[], unfinished=[], attached=True, now=T0)
@@ -783,11 +769,6 @@ def test_cancel_with_no_turn_is_forgotten_when_the_prompt_it_stopped_is_gone() -
     assert core.on_prompts([prompt(11)], T0 + 100) == [StartTurn(prompt=prompt(11), cancel_token=token(1))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/cancel while turn/start is in flight is forgotten when the start fails as unavailable: the "
-    "cancelled message is sent anyway once Codex is back",
-)
 def test_cancel_during_a_start_that_finds_codex_away_keeps_that_prompt_from_being_sent() -> None:
     core = new_core()
     core.begin(prompts=[prompt(10)], unfinished=[], attached=True, now=T0)
@@ -800,11 +781,6 @@ def test_cancel_during_a_start_that_finds_codex_away_keeps_that_prompt_from_bein
     assert not [e for e in effects if isinstance(e, StartTurn)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/cancel while turn/start is in flight is forgotten when the start is uncertain and thread/read "
-    "shows it never landed: the cancelled message is sent again",
-)
 def test_cancel_during_an_uncertain_start_that_did_not_land_keeps_that_prompt_from_being_sent() -> None:
     core = new_core()
     core.begin(prompts=[prompt(10)], unfinished=[], attached=True, now=T0)
@@ -816,11 +792,6 @@ def test_cancel_during_an_uncertain_start_that_did_not_land_keeps_that_prompt_fr
     assert not [e for e in effects if isinstance(e, StartTurn)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/cancel while turn/start is in flight is forgotten when the start is uncertain and thread/read "
-    "finds it running: the turn is adopted and runs on, never interrupted",
-)
 def test_cancel_during_an_uncertain_start_that_landed_interrupts_its_turn() -> None:
     core = new_core()
     core.begin(prompts=[prompt(10)], unfinished=[], attached=True, now=T0)
@@ -1036,12 +1007,6 @@ def test_a_prompt_that_may_have_been_sent_before_a_restart_is_looked_up_before_i
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a restart, news of the running turn arriving between thread/resume and thread/read "
-    "adopts it as a new, anonymous turn (second RecordTurn, new Cancel token); the read then delivers the "
-    "recorded turn as LOST (and marks it delivered) although Codex is still running it",
-)
 def test_news_of_a_running_turn_before_the_read_after_a_restart_does_not_lose_it() -> None:
     core = new_core()
     core.begin(prompts=[], unfinished=[unfinished()], attached=False, now=T0 + 10)
@@ -1051,11 +1016,6 @@ def test_news_of_a_running_turn_before_the_read_after_a_restart_does_not_lose_it
     assert not [e for e in effects if isinstance(e, Deliver) and e.finish is not None]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a failed thread/read while Codex stays connected (a call timeout) is never retried: the "
-    "unfinished turn stays undelivered and the next prompt starts a turn while it may still run",
-)
 def test_a_failed_read_is_retried_before_another_turn_starts() -> None:
     core = new_core()
     core.begin(prompts=[prompt(11)], unfinished=[unfinished()], attached=False, now=T0 + 10)
@@ -1142,12 +1102,6 @@ def test_a_resume_codex_cannot_do_leaves_prompts_waiting_until_it_is_back() -> N
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when the link cannot re-attach the thread (on_reconnected resumed=False), the core's own "
-    "Resume succeeding does not read the thread: a turn that ended (or was lost) while Codex was away "
-    "is never delivered, its progress message ticks on and queued prompts never start",
-)
 def test_a_running_turn_is_read_again_after_the_core_resumes_the_thread_itself() -> None:
     core = new_core()
     start_turn(core)
