@@ -21,6 +21,7 @@ from codexgram.chat.thread_effects import (
     Deliver,
     EditCard,
     EditProgress,
+    Effect,
     FinishTurn,
     Interrupt,
     LoadPrompts,
@@ -1108,3 +1109,88 @@ def test_a_running_turn_is_read_again_after_the_core_resumes_the_thread_itself()
     core.on_disconnected(T0 + 1)
     assert core.on_reconnected(resumed=False, now=T0 + 5) == [Resume()]
     assert core.on_resumed(ok=True, gone=False, now=T0 + 6) == [ReadThread()]
+
+
+# --- the answer to turn/start and the turn's notifications, in either order ---------------------------------
+# The actor feeds the core from three pumps, so the result of its turn/start call and Codex's notifications of
+# the turn it started reach the core in either order. When the call fails "uncertain" (a timeout, or the
+# connection dropped after the request was written) Codex may well have started the turn, and its news can
+# come after the failure: that turn is the prompt's own, and the prompt must never be sent a second time.
+
+TIMED_OUT = "Codex unavailable: turn/start got no answer within 30 s"
+
+
+def turn_stream(update_id: int) -> list[n.CodexNotification]:
+    """A whole turn as codex 0.169.0 streams it, from turn/started to turn/completed."""
+    return [
+        note("thread/status/changed", status={"type": "active", "activeFlags": []}),
+        turn_started(),
+        item_started(user_message(update_id)),
+        item_completed(user_message(update_id)),
+        item_started(agent("m1")),
+        agent_delta("m1", "Hello"),
+        item_completed(agent("m1", "Hello")),
+        note("thread/status/changed", status={"type": "idle"}),
+        note("turn/completed", turn=wire_turn(TURN, agent("m1", "Hello"), status="completed")),
+    ]
+
+
+def started_and_timed_out(core: ThreadCore) -> None:
+    """Prompt 10 is sent; the call's answer never comes back in time (the turn did start on Codex)."""
+    assert core.begin(prompts=[prompt(10)], unfinished=[], attached=True, now=T0) == [
+        StartTurn(prompt=prompt(10), cancel_token=token(1))
+    ]
+    assert core.on_turn_start_failed(10, failure="uncertain", error=TIMED_OUT, now=T0 + 30) == [ReadThread()]
+
+
+def of_type(effects: list[Effect], kind: type[Any]) -> list[Any]:
+    return [e for e in effects if isinstance(e, kind)]
+
+
+def test_turn_started_after_an_uncertain_start_is_the_prompts_turn() -> None:
+    # Recorded with the prompt's update id, not as "a turn we did not start".
+    core = new_core()
+    started_and_timed_out(core)
+    effects = core.on_notification(turn_started(), T0 + 30.1)
+    assert of_type(effects, RecordTurn) == [
+        RecordTurn(turn_id=TURN, cancel_token=token(1), update_id=10, user_id=ADA)
+    ]
+
+
+def test_an_uncertain_start_never_starts_the_prompt_twice_when_the_read_is_late() -> None:
+    # The notifications prove that turn/start landed: the turn is delivered as prompt 10's, and prompt 10 is
+    # neither requeued nor sent again, even if the read then lists no turn.
+    core = new_core()
+    started_and_timed_out(core)
+    effects: list[Effect] = []
+    for notification in turn_stream(10):
+        effects += core.on_notification(notification, T0 + 30.1)
+    effects += core.on_read(codex_thread(), None, T0 + 30.2)
+    assert of_type(effects, RecordTurn) == [
+        RecordTurn(turn_id=TURN, cancel_token=token(1), update_id=10, user_id=ADA)
+    ]
+    assert [d.turn_id for d in of_type(effects, Deliver) if d.finish is not None] == [TURN]
+    assert of_type(effects, Requeue) == []
+    assert of_type(effects, StartTurn) == []
+    assert core.idle
+
+
+def test_an_uncertain_start_found_by_the_read_is_not_a_steer() -> None:
+    core = new_core()
+    started_and_timed_out(core)
+    effects = core.on_notification(turn_started(), T0 + 30.1)
+    effects += core.on_read(codex_thread(wire_turn(TURN, user_message(10))), None, T0 + 30.2)
+    assert of_type(effects, RecordTurn) == [
+        RecordTurn(turn_id=TURN, cancel_token=token(1), update_id=10, user_id=ADA)
+    ]
+    assert of_type(effects, MarkHandled) == []
+    assert of_type(effects, StartTurn) == []
+
+
+def test_an_uncertain_start_that_did_not_land_is_sent_again_once() -> None:
+    core = new_core()
+    started_and_timed_out(core)
+    effects = core.on_read(codex_thread(), None, T0 + 30.2)
+    assert of_type(effects, Requeue) == [Requeue(update_id=10)]
+    assert [s.prompt.update_id for s in of_type(effects, StartTurn)] == [10]
+    assert of_type(effects, RecordTurn) == []
