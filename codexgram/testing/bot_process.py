@@ -36,6 +36,24 @@ def console_script() -> Path:
     return Path(sys.executable).parent / "codexgram"
 
 
+def bot_env(
+    data_dir: Path, fake: FakeTelegram, socket_path: Path, *, log_level: str = "INFO", **extra: str
+) -> dict[str, str]:
+    """The environment of a ``codexgram run`` against ``fake`` and the app-server at ``socket_path``, with
+    its data under ``data_dir``: this process's environment without any ``CODEXGRAM_*`` of the developer."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CODEXGRAM_")}
+    env.update(
+        CODEXGRAM_TELEGRAM_TOKEN=fake.token,
+        CODEXGRAM_TELEGRAM_API_URL=fake.base_url,
+        CODEXGRAM_CODEX_SOCKET=str(socket_path),
+        CODEXGRAM_DATA_DIR=str(data_dir),
+        CODEXGRAM_DB=str(data_dir / "bot.sqlite3"),
+        CODEXGRAM_LOG_LEVEL=log_level,
+        **extra,
+    )
+    return env
+
+
 def prepare_database(db: Path, *, users: Mapping[int, str], workspaces: Mapping[str, Path]) -> None:
     """Allowlist ``users`` and add ``workspaces`` (what an owner does with ``codexgram admin``)."""
     conn = open_database(db)

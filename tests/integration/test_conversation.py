@@ -18,7 +18,7 @@ import trio
 from codexgram.store import queries
 from codexgram.store.db import open_database
 from codexgram.store.inbox_queries import HANDLED
-from codexgram.testing.bot_process import BotProcess, UserChat, prepare_database
+from codexgram.testing.bot_process import BotProcess, UserChat, bot_env, prepare_database
 from codexgram.testing.codex_server import AppServer
 from codexgram.testing.fake_telegram.fixture import fake_telegram  # noqa: F401  (the fixture)
 from codexgram.testing.fake_telegram.server import FakeTelegram
@@ -60,20 +60,6 @@ class Bot:
             conn.close()
 
 
-def bot_env(tmp_path: Path, fake: FakeTelegram, socket_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CODEXGRAM_")}
-    env.update(
-        CODEXGRAM_TELEGRAM_TOKEN=fake.token,
-        CODEXGRAM_TELEGRAM_API_URL=fake.base_url,
-        CODEXGRAM_CODEX_SOCKET=str(socket_path),
-        CODEXGRAM_DATA_DIR=str(tmp_path / "data"),
-        CODEXGRAM_DB=str(tmp_path / "data" / "bot.sqlite3"),
-        CODEXGRAM_LOG_LEVEL=os.environ.get("TEST_BOT_LOG_LEVEL", "INFO"),
-        CODEXGRAM_POLL_TIMEOUT="2",
-    )
-    return env
-
-
 @pytest.fixture
 async def bot(
     fake_telegram: FakeTelegram,  # noqa: F811  (the fixture)
@@ -84,7 +70,16 @@ async def bot(
 ) -> AsyncIterator[Bot]:
     db = tmp_path / "data" / "bot.sqlite3"
     prepare_database(db, users={USER: "tester"}, workspaces={WORKSPACE: app_server.workspace})
-    process = BotProcess(env=bot_env(tmp_path, fake_telegram, app_server.socket_path), cwd=tmp_path)
+    process = BotProcess(
+        env=bot_env(
+            tmp_path / "data",
+            fake_telegram,
+            app_server.socket_path,
+            log_level=os.environ.get("TEST_BOT_LOG_LEVEL", "INFO"),
+            CODEXGRAM_POLL_TIMEOUT="2",
+        ),
+        cwd=tmp_path,
+    )
     async with process:
         await process.start(nursery)
         chat = UserChat(fake_telegram, USER)

@@ -8,7 +8,6 @@ exit status 0 and the table empty.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -21,25 +20,13 @@ from codexgram.messages import SendMessage
 from codexgram.store.db import open_database
 from codexgram.store.queries import outbox_add, outbox_pending
 from codexgram.telegram.outbox_requests import to_record
+from codexgram.testing.bot_process import bot_env
 from codexgram.testing.codex_server import AppServer
 from codexgram.testing.fake_telegram.fixture import fake_telegram  # noqa: F401  (the fixture)
 from codexgram.testing.fake_telegram.server import FakeTelegram
 
 CHAT = 1001
 LEFT_OVER = "left over from the last run"
-
-
-def bot_env(tmp_path: Path, fake: FakeTelegram, socket_path: Path) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CODEXGRAM_")}
-    env.update(
-        CODEXGRAM_TELEGRAM_TOKEN=fake.token,
-        CODEXGRAM_TELEGRAM_API_URL=fake.base_url,
-        CODEXGRAM_CODEX_SOCKET=str(socket_path),
-        CODEXGRAM_DATA_DIR=str(tmp_path / "data"),
-        CODEXGRAM_DB=str(tmp_path / "data" / "bot.sqlite3"),
-        CODEXGRAM_LOG_LEVEL="INFO",
-    )
-    return env
 
 
 def leave_a_durable_message(db: Path) -> None:
@@ -71,7 +58,7 @@ async def test_run_wires_telegram_and_codex_and_stops_cleanly(
     script = Path(sys.executable).parent / "codexgram"
     process = await trio.lowlevel.open_process(
         [str(script), "run"],
-        env=bot_env(tmp_path, fake, app_server.socket_path),
+        env=bot_env(tmp_path / "data", fake, app_server.socket_path),
         cwd=tmp_path,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -111,7 +98,7 @@ async def test_run_refuses_a_token_telegram_rejects(
     fake_telegram: FakeTelegram,  # noqa: F811  (the fixture)
     tmp_path: Path,
 ) -> None:
-    env = bot_env(tmp_path, fake_telegram, tmp_path / "no-codex.sock")
+    env = bot_env(tmp_path / "data", fake_telegram, tmp_path / "no-codex.sock")
     env["CODEXGRAM_TELEGRAM_TOKEN"] = "123456:" + "A" * 35  # well-formed, but not the fake's
     script = Path(sys.executable).parent / "codexgram"
     with trio.fail_after(60):
