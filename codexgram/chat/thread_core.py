@@ -406,7 +406,10 @@ class ThreadCore:
                 )
                 self._dirty()
             return []
-        return self._apply(self.lifecycle.on_notification(note), now)
+        # A delta never finishes a step: no need to look for steps to send (a transcript snapshot joins the
+        # whole answer so far, which per delta would be quadratic in the answer's length).
+        delta = isinstance(note, n.AgentMessageDelta | n.CommandExecutionOutputDelta)
+        return self._apply(self.lifecycle.on_notification(note), now, steps_may_finish=not delta)
 
     def on_server_request(
         self, request_id: int | str, request: CodexServerRequest, now: float
@@ -544,7 +547,7 @@ class ThreadCore:
 
     # --- applying lifecycle changes -------------------------------------------------------------------------
 
-    def _apply(self, changes: Sequence[Change], now: float) -> list[Effect]:
+    def _apply(self, changes: Sequence[Change], now: float, *, steps_may_finish: bool = True) -> list[Effect]:
         effects: list[Effect] = []
         for change in changes:
             if isinstance(change, TurnBegan):
@@ -561,7 +564,8 @@ class ThreadCore:
                 effects += self._finish(change.transcript, now)
         if any(not isinstance(c, TurnFinished) for c in changes):
             self._dirty()
-            effects += self._deliver_ready()
+            if steps_may_finish:
+                effects += self._deliver_ready()
         return effects
 
     def _turn_began(self, turn_id: str, now: float) -> list[Effect]:
