@@ -332,8 +332,9 @@ def banner(playground: Playground, *, bot_name: str | None, removed_at_end: bool
         f"{playground.workspace}",
         "Type a line and press Enter to send it. The bot's messages show as [bot #<id>] <text>, with its",
         "buttons as (1), (2), ...; press one with: !press <message id> <button number>",
-        "The mock model answers 'You said: ...'; [[shell:CMD]] in a message makes it ask to run CMD,",
-        "[[patch:NAME:TEXT]] write a file, [[slow:5]] stream slowly, [[fail]] fail.",
+        "The mock model answers 'You said: ...'; in a message, [[run:CMD]] makes it run CMD, [[slow:5]]",
+        "stream for 5 s, [[long:12000]] write a long answer, [[fail]] fail; [[shell:CMD]] and",
+        "[[patch:NAME:TEXT]] ask for an approval (declined for now: approvals come in a later version).",
         f"Ctrl-C or Ctrl-D (end of input) stops everything and {ending}.",
         "",
     ]
