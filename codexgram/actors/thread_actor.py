@@ -392,7 +392,7 @@ class _ThreadRun:
         if isinstance(result, Resumed):
             return core.on_resumed(ok=result.ok, gone=result.failure == "gone", now=now)
         if isinstance(result, ThreadRead):
-            return core.on_read(result.thread, result.error, now)
+            return core.on_read(result.thread, result.error, now, gone=result.gone)
         if isinstance(result, TurnStarted):
             return core.on_turn_started(result.update_id, result.turn_id, now)
         if isinstance(result, TurnStartFailed):
@@ -604,7 +604,7 @@ class _ThreadRun:
                 ThreadReadParams(thread_id=self.thread.thread_id, include_turns=True), ThreadReadResult
             )
         except CodexRefused as exc:
-            return ThreadRead(thread=None, error=exc.rpc_message)
+            return ThreadRead(thread=None, error=exc.rpc_message, gone=thread_is_gone(exc))
         except CodexError as exc:
             return ThreadRead(thread=None, error=str(exc))
         return ThreadRead(thread=result.thread)

@@ -80,7 +80,10 @@ from codexgram.codex.requests import (
 from codexgram.codex.server_requests import CodexServerRequest
 from codexgram.codex.turn_transcript import TurnTranscript
 
-READ_RETRY = 2.0  # seconds before a thread/read that failed while Codex stayed connected is tried again
+# A thread/read that failed while Codex stayed connected is tried again after READ_RETRY seconds, doubling
+# after each failure in a row up to READ_RETRY_MAX.
+READ_RETRY = 2.0
+READ_RETRY_MAX = 60.0
 
 
 class ThreadCore:
@@ -118,6 +121,7 @@ class ThreadCore:
         # A thread/read failed while Codex stayed connected (a timeout): read again (on the next tick after
         # READ_RETRY, or before starting anything) rather than act on what we do not know.
         self._read_retry_at: float | None = None
+        self._read_failures = 0
         # turn/start failed "uncertain" and no notification named its turn yet: the turn may be running, so
         # the prompt stays the one being started (thread busy, lifecycle STARTING) until Codex or a read says.
         self._start_unknown = False
@@ -442,17 +446,24 @@ class ThreadCore:
     def on_events_lost(self, now: float) -> list[Effect]:
         return self._read()
 
-    def on_read(self, thread: Thread | None, error: str | None, now: float) -> list[Effect]:
+    def on_read(
+        self, thread: Thread | None, error: str | None, now: float, *, gone: bool = False
+    ) -> list[Effect]:
         self._reading = False
         again, self._read_again = self._read_again, False
+        if gone:
+            return self._lose(now)
         if thread is None:
             if error is not None and "not loaded" not in error and "not supported" not in error:
                 if self.connected:  # a timeout: read again soon; while Codex is away the reconnect does
-                    self._read_retry_at = now + READ_RETRY
+                    delay = min(READ_RETRY * 2**self._read_failures, READ_RETRY_MAX)
+                    self._read_failures += 1
+                    self._read_retry_at = now + delay
                 return []
             thread_turns: tuple[Turn, ...] = ()  # a thread with nothing saved yet has no turns to read
         else:
             thread_turns = thread.turns
+        self._read_failures = 0
         effects = self._reconcile(thread_turns, now)
         if again:
             effects += self._read()

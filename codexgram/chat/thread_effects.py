@@ -238,6 +238,7 @@ class Resumed:
 class ThreadRead:
     thread: Thread | None
     error: str | None = None
+    gone: bool = False  # Codex said it does not know the thread
 
 
 @attrs.frozen(kw_only=True)

@@ -1025,6 +1025,31 @@ def test_a_failed_read_is_retried_before_another_turn_starts() -> None:
     assert ReadThread() in core.on_prompts([prompt(12)], T0 + 80)
 
 
+def test_failed_reads_are_retried_with_a_growing_delay_then_the_thread_is_reconciled() -> None:
+    core = new_core()
+    core.begin(prompts=[], unfinished=[unfinished()], attached=False, now=T0 + 10)
+    assert core.on_resumed(ok=True, gone=False, now=T0 + 10) == [ReadThread()]
+    assert core.on_read(None, "timed out", T0 + 20) == []
+    assert core.tick(T0 + 21.9) == []
+    assert core.tick(T0 + 22) == [ReadThread()]  # after 2 s
+    assert core.on_read(None, "timed out", T0 + 30) == []
+    assert core.tick(T0 + 33.9) == []
+    assert core.tick(T0 + 34) == [ReadThread()]  # after 4 s
+    done = wire_turn(TURN, agent("m1", "Done."), status="completed")
+    effects = core.on_read(codex_thread(done), None, T0 + 35)
+    assert [type(e) for e in effects] == [Deliver]
+    assert core.idle
+
+
+def test_a_read_that_says_the_thread_is_gone_hands_its_prompts_over() -> None:
+    core = new_core()
+    core.begin(prompts=[prompt(11)], unfinished=[unfinished()], attached=False, now=T0 + 10)
+    core.on_resumed(ok=True, gone=False, now=T0 + 10)
+    effects = core.on_read(None, "thread not found", T0 + 11, gone=True)
+    assert [type(e) for e in effects] == [Deliver, ThreadLost]
+    assert effects[-1] == ThreadLost(prompts=(11,))
+
+
 # --- losing Codex mid-turn ----------------------------------------------------------------------------------
 
 
