@@ -13,7 +13,6 @@ from typing import Annotated
 import trio
 import typer
 
-from codexgram import app as bot_app
 from codexgram.cli import admin
 from codexgram.cli.common import (
     EXIT_CONFIG,
@@ -74,8 +73,10 @@ def run(ctx: typer.Context) -> None:
         typer.echo(BOTFATHER_STEPS, err=True, nl=False)
         raise typer.Exit(EXIT_CONFIG)
     configure_logging(settings.log_level, secrets=[settings.telegram_token.reveal()])
+    from codexgram.app import run_bot
+
     with one_line_errors():
-        trio.run(bot_app.run_bot, settings)
+        trio.run(run_bot, settings)
 
 
 @app.command()
@@ -103,8 +104,9 @@ def doctor(ctx: typer.Context) -> None:
 
 
 # Commands that live in modules of their own, each exposing `register(app: typer.Typer)`: `codexgram replay
-# FILE` (codexgram/cli/replay.py) and `codexgram playground` (codexgram/cli/playground.py).
-OPTIONAL_COMMAND_MODULES = ("codexgram.cli.replay", "codexgram.cli.playground")
+# FILE` (codexgram/cli/replay.py) and `codexgram playground` (codexgram/cli/playground_command.py). Each
+# imports its work only when it runs, so that `codexgram --help` and the other commands start fast.
+OPTIONAL_COMMAND_MODULES = ("codexgram.cli.replay", "codexgram.cli.playground_command")
 
 
 def _register_optional_commands() -> None:

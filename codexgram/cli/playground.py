@@ -44,7 +44,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import attrs
 import trio
@@ -87,8 +87,6 @@ __all__ = [
     "WORKSPACE_NAME",
     "Playground",
     "PlaygroundError",
-    "playground_command",
-    "register",
     "run_playground",
 ]
 
@@ -340,27 +338,8 @@ def banner(playground: Playground, *, bot_name: str | None, removed_at_end: bool
     ]
 
 
-def playground_command(
-    directory: Annotated[
-        Path | None,
-        typer.Option(
-            "--dir",
-            help="Keep everything (logs, database, workspace, CODEX_HOME) in this directory, created if "
-            "needed and left in place afterwards. Default: a temporary directory, removed at the end.",
-        ),
-    ] = None,
-    keep: Annotated[
-        bool,
-        typer.Option("--keep", help="Do not remove the temporary directory at the end; print where it is."),
-    ] = False,
-) -> None:
-    """Try the whole bot in this terminal: no Telegram token and no OpenAI account needed.
-
-    Starts, on 127.0.0.1: a mock model, the real codex app-server (the pinned version, npm-installed into
-    .cache/codex on first use, or CODEXGRAM_CODEX_BIN), a fake Telegram, and the bot, allowlisting user
-    1001 and a scratch workspace. The terminal is then user 1001's chat with the bot. Your own settings,
-    .env and ~/.codex are not used. Ctrl-C or Ctrl-D ends it.
-    """
+def main(directory: Path | None, keep: bool) -> None:
+    """The ``playground`` command's work (its options are in :mod:`codexgram.cli.playground_command`)."""
 
     def write(line: str) -> None:
         print(line, flush=True)
@@ -371,8 +350,3 @@ def playground_command(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except CodexgramError as exc:
         fail(str(exc), code=EXIT_REFUSED)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``playground`` command to the ``codexgram`` CLI (called by ``codexgram.cli.main``)."""
-    app.command("playground")(playground_command)
