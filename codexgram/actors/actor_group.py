@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 H = TypeVar("H")
 
+RENAMES_KEPT = 256  # old keys remembered after a rename (see ActorGroup._renamed)
+
 KeyedActor = Callable[..., Awaitable[None]]  # (key, *, task_status) -> None
 
 
@@ -65,6 +67,10 @@ class ActorGroup(Generic[K, H]):
         self._actor = actor
         self._on_crash = on_crash
         self._entries: dict[K, _Entry[H]] = {}
+        # Old key -> the entry of a renamed actor (the newest RENAMES_KEPT), so that a message addressed by
+        # the old key in the instant of the rename (a chat's /cancel for a thread being created) still
+        # arrives. Only while that actor runs: once it stopped, the old key is a key like any other.
+        self._renamed: dict[K, _Entry[H]] = {}
         self.started = 0  # actors started so far (for tests and benchmarks)
         self.crashes: list[tuple[K, BaseException]] = []
 
@@ -78,9 +84,18 @@ class ActorGroup(Generic[K, H]):
         return list(self._entries)
 
     def lookup(self, key: K) -> H | None:
-        """The handle of the actor running for ``key``, or None (never starts one)."""
-        entry = self._entries.get(key)
+        """The handle of the actor running for ``key`` (or renamed from it), or None (never starts one)."""
+        entry = self._entries.get(key) or self._renamed_entry(key)
         return entry.handle if entry is not None else None
+
+    def _renamed_entry(self, old: K) -> _Entry[H] | None:
+        entry = self._renamed.get(old)
+        if entry is None:
+            return None
+        if self._entries.get(entry.key) is not entry:
+            del self._renamed[old]  # that actor has stopped
+            return None
+        return entry
 
     async def get(self, key: K) -> H:
         """The handle of ``key``'s actor, starting it if needed.
@@ -88,7 +103,7 @@ class ActorGroup(Generic[K, H]):
         Error handling: the actor's own start failure (raised before it reported ready), or ``ActorGone`` if
         the group is shutting down.
         """
-        entry = self._entries.get(key)
+        entry = self._entries.get(key) or self._renamed_entry(key)
         if entry is not None:
             if entry.handle is None:
                 await entry.ready.wait()  # someone else is starting it
@@ -132,6 +147,9 @@ class ActorGroup(Generic[K, H]):
         del self._entries[old]
         self._entries[new] = entry
         entry.key = new
+        self._renamed[old] = entry
+        if len(self._renamed) > RENAMES_KEPT:
+            del self._renamed[next(iter(self._renamed))]  # the oldest: its moment is long past
         return True
 
     async def _run(self, key: K, entry: _Entry[H], task_status: trio.TaskStatus[H]) -> None:

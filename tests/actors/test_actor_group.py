@@ -155,11 +155,19 @@ async def test_rename_moves_an_actor_to_its_new_key(autojump_clock: trio.testing
         handle = await group.get("new:1")
         other = await group.get("b")
         assert group.rename("new:1", "real", handle)
-        assert group.lookup("new:1") is None
         assert await group.get("real") is handle
+        # A message addressed by the old key at the moment of the rename still reaches the actor.
+        assert group.lookup("new:1") is handle
+        assert await group.get("new:1") is handle
+        assert sorted(group.keys()) == ["b", "real"]
         assert not group.rename("real", "b", handle)  # taken
         assert not group.rename("b", "c", handle)  # not that actor's key
         handle.tell("crash")
         await trio.testing.wait_all_tasks_blocked()
         assert group.lookup("real") is None  # forgotten under the key it had when it ended
         assert group.lookup("b") is other
+        # Once the renamed actor has stopped, its old key is a key like any other (a new thread may take it).
+        assert group.lookup("new:1") is None
+        fresh = await group.get("new:1")
+        assert fresh is not handle
+        assert sorted(group.keys()) == ["b", "new:1"]
