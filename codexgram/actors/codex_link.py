@@ -63,6 +63,7 @@ from codexgram.messages import (
     CodexServerRequestEvent,
     ThreadEvent,
 )
+from codexgram.outage_log import OutageLog
 from codexgram.rpc.peer import (
     ErrorResponse,
     Notification,
@@ -100,6 +101,7 @@ class CodexLink:
         self.server_version: str | None = None
         self.last_disconnect_reason = "not connected yet"
         self.connections_made = 0
+        self._outage = OutageLog()  # how loudly a run of failed connection attempts is logged
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else f"disconnected ({self.last_disconnect_reason})"
@@ -294,7 +296,8 @@ class CodexLink:
                 cap=self.settings.backoff_max,
                 jitter=self.settings.rng,
             )
-            log.info("codex link: reconnecting in %.2f s (%s)", delay, self.last_disconnect_reason)
+            level = logging.INFO if self._outage.attempts <= 1 else logging.DEBUG  # once per outage
+            log.log(level, "codex link: reconnecting in %.2f s (%s)", delay, self.last_disconnect_reason)
             await trio.sleep(delay)
 
     async def _serve_one_connection(self, connector: StreamConnector) -> bool:
@@ -315,6 +318,9 @@ class CodexLink:
                     nursery.start_soon(connection.write_frames, name="codex-link writer")
                     self.server_version = await connection.handshake(self.settings)
                     was_up = True
+                    back = self._outage.recovered(trio.current_time())
+                    if back is not None:
+                        log.info("codex link: connected to codex %s, %s", self.server_version, back)
                     self._connection = connection
                     self.connections_made += 1
                     self._connected_event.set()
@@ -338,10 +344,10 @@ class CodexLink:
                     nursery.cancel_scope.cancel()
         except* (OSError, HandshakeError, trio.TooSlowError) as group:
             self.last_disconnect_reason = f"cannot connect: {first_error(group)}"
-            log.warning("codex link: %s", self.last_disconnect_reason)
+            self._log_failure()
         except* (CodexUnavailable, CodexRefused, RemoteProtocolError) as group:
             self.last_disconnect_reason = f"handshake failed: {first_error(group)}"
-            log.warning("codex link: %s", self.last_disconnect_reason)
+            self._log_failure()
         except* Exception as group:
             self.last_disconnect_reason = f"link error: {first_error(group)}"
             log.exception("codex link: connection failed unexpectedly")
@@ -350,6 +356,12 @@ class CodexLink:
                 self.last_disconnect_reason = connection.close_reason
                 self._on_disconnected(connection)
         return was_up
+
+    def _log_failure(self) -> None:
+        """A failed attempt, logged as loudly as the outage warrants (:class:`OutageLog`)."""
+        now = trio.current_time()
+        level = self._outage.failed(now)
+        log.log(level, "codex link: %s (%s)", self.last_disconnect_reason, self._outage.describe(now))
 
     def _on_disconnected(self, connection: Connection) -> None:
         if self._connection is connection:

@@ -513,6 +513,34 @@ async def test_a_failed_resume_is_reported_to_the_thread(
     assert await receive(recv) == CodexReconnected(resumed=False)
 
 
+async def test_a_long_outage_is_logged_once_not_per_attempt_and_its_end_is_logged(
+    nursery: trio.Nursery, fake: FakeCodex, caplog: pytest.LogCaptureFixture, autojump_clock: trio.abc.Clock
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="codexgram.actors.codex_link")
+    fake.refuse = True
+    link = await start_link(nursery, fake, backoff_initial=0.2, backoff_max=2.0)
+    with pytest.raises(CodexUnavailable):
+        await link.wait_connected(60.0)
+    assert len(fake.attempts) > 20
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    failures = [m for m in loud if m.startswith("codex link: cannot connect")]
+    assert len(failures) == 1  # said once, with the attempt count
+    assert failures[0].endswith("(attempt 1, away for 0 s)")
+    assert len([m for m in loud if "reconnecting in" in m]) == 1
+    quiet = [
+        r
+        for r in caplog.records
+        if r.levelno == logging.DEBUG and r.getMessage().startswith("codex link: cannot connect")
+    ]
+    assert len(quiet) == len(fake.attempts) - 1  # the others are still there for whoever wants them
+    fake.refuse = False
+    conn = await fake.next_conn()
+    await conn.handshake()
+    await link.wait_connected(TIMEOUT)
+    [back] = [r.getMessage() for r in caplog.records if "failed attempts in" in r.getMessage()]
+    assert back.startswith("codex link: connected to codex")
+
+
 async def test_reconnect_backoff_is_capped_exponential_with_jitter(
     nursery: trio.Nursery, fake: FakeCodex, autojump_clock: trio.abc.Clock
 ) -> None:
