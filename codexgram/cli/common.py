@@ -24,12 +24,15 @@ EXIT_REFUSED = 1
 EXIT_CONFIG = 2
 
 
+DEFAULT_ENV_FILE = Path(".env")  # read if it exists
+
+
 @attrs.frozen(kw_only=True)
 class CliContext:
     """Where the settings come from, as given to the root command (``--config``, ``--env-file``)."""
 
     config_file: Path | None
-    env_file: Path
+    env_file: Path | None  # --env-file as given; None: ./.env, if there is one
 
 
 def fail(message: str, *, code: int = EXIT_REFUSED) -> NoReturn:
@@ -43,9 +46,12 @@ def settings_from(ctx: typer.Context) -> Settings:
     """Load the settings for this invocation; a ``ConfigError`` becomes one line and exit code 2."""
     cli = ctx.find_object(CliContext)
     if cli is None:  # a command invoked without the root callback (only in unusual embeddings)
-        cli = CliContext(config_file=None, env_file=Path(".env"))
+        cli = CliContext(config_file=None, env_file=None)
+    if cli.env_file is not None and not cli.env_file.is_file():
+        fail(f"--env-file {cli.env_file}: no such file", code=EXIT_CONFIG)  # named, so it must be there
+    dotenv = cli.env_file if cli.env_file is not None else DEFAULT_ENV_FILE
     try:
-        return load_settings(os.environ, config_file=cli.config_file, dotenv=cli.env_file)
+        return load_settings(os.environ, config_file=cli.config_file, dotenv=dotenv)
     except ConfigError as exc:
         fail(str(exc), code=EXIT_CONFIG)
 

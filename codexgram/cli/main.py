@@ -58,8 +58,11 @@ def root(
         Path | None, typer.Option("--config", help="A TOML file with settings (the environment wins).")
     ] = None,
     env_file: Annotated[
-        Path, typer.Option("--env-file", help="A .env file with CODEXGRAM_* lines, if it exists.")
-    ] = Path(".env"),
+        Path | None,
+        typer.Option(
+            "--env-file", help="A .env file with CODEXGRAM_* lines (it must exist). Default: ./.env, if any."
+        ),
+    ] = None,
 ) -> None:
     """Settings come from CODEXGRAM_* variables, then --env-file, then --config."""
     ctx.obj = CliContext(config_file=config, env_file=env_file)

@@ -233,3 +233,11 @@ def test_config_file_and_env_file_options(
     (tmp_path / "other.env").write_text(f"CODEXGRAM_DB={env_db}\n")
     assert invoke("--env-file", str(tmp_path / "other.env"), "admin", "allow-user", "6").exit_code == 0
     assert env_db.exists()
+
+
+def test_an_env_file_named_but_missing_is_an_error(cli_env: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.env"
+    result = invoke("--env-file", str(missing), "admin", "list-users")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --env-file {missing}: no such file\n"
+    assert invoke("admin", "list-users").exit_code == 0  # no ./.env is fine when none is named
