@@ -12,14 +12,15 @@ request (``TelegramBadRequest``, ``TelegramForbidden``...) from the awaiting met
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import attrs
 import trio
 
 from codexgram.actors.runtime import Reply, ask, tell_nowait
-from codexgram.errors import ActorGone
+from codexgram.errors import ActorGone, MailboxFull
 from codexgram.messages import (
     AnswerCallback,
     DeleteMessage,
@@ -31,6 +32,8 @@ from codexgram.messages import (
     SendMessage,
 )
 from codexgram.telegram.types import InlineKeyboardMarkup
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -58,6 +61,21 @@ class OutboxHandle:
             await self._mailbox.send(request)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise ActorGone("the outbox has stopped") from None
+
+    async def submit_all(self, requests: Sequence[OutboxRequest]) -> None:
+        """:meth:`submit` each of ``requests``, in order."""
+        for request in requests:
+            await self.submit(request)
+
+    def post_or_drop(self, request: OutboxRequest) -> bool:
+        """Best effort (a progress edit, a card edit): a full mailbox drops ``request`` (the next one will
+        do); False if it was dropped."""
+        try:
+            self.post(request)
+        except MailboxFull:
+            log.debug("outbox full: dropped %s", type(request).__name__)
+            return False
+        return True
 
     async def _ask(self, make: Callable[[Reply[T]], OutboxRequest], wait: float | None) -> T:
         bound = self._default_wait if wait is None else wait

@@ -9,10 +9,9 @@ effects that take time (a Codex call, a message whose id is needed) run as tasks
 back as results. So the actor never waits on Codex while it could be reading, and what it shows in the chat
 keeps the order the core decided.
 
-A thread that is being created has a pending key (``new:<update id>``): its actor first calls
-``thread/start`` (waiting for Codex if it is away, telling the chat once), records the real thread in place of
-the pending one (session and queued prompts follow in the same transaction), renames itself in the group,
-and goes on as that thread's actor.
+A thread that is being created has a pending key (``new:<update id>``): its actor first creates it
+(:mod:`codexgram.actors.thread_creation`), renames itself in the group, and goes on as that thread's actor.
+Its calls to Codex are in :mod:`codexgram.actors.thread_calls`.
 
 It stops when it has been idle (no turn, no queued prompt, nothing in flight) for ``thread_idle`` seconds, or
 when Codex lost the thread (its prompts move to a new thread, whose actor it starts).
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -31,8 +29,10 @@ import apsw
 import trio
 
 from codexgram.actors import conversation_store as store
+from codexgram.actors import thread_calls as calls
 from codexgram.actors.runtime import tell_nowait
 from codexgram.actors.services import Services
+from codexgram.actors.thread_creation import create_thread
 from codexgram.chat import chat_views
 from codexgram.chat.outgoing import Outgoing, to_request
 from codexgram.chat.thread_core import ThreadCore
@@ -43,7 +43,6 @@ from codexgram.chat.thread_effects import (
     EditCard,
     EditProgress,
     Effect,
-    Failure,
     Interrupt,
     Interrupted,
     LoadPrompts,
@@ -68,24 +67,7 @@ from codexgram.chat.thread_effects import (
     TurnStartFailed,
     Typing,
 )
-from codexgram.codex.items import TextInput
-from codexgram.codex.requests import (
-    ApprovalPolicy,
-    EmptyResult,
-    SandboxMode,
-    ThreadReadParams,
-    ThreadReadResult,
-    ThreadResumeParams,
-    ThreadSessionResult,
-    ThreadSetNameParams,
-    ThreadStartParams,
-    TurnInterruptParams,
-    TurnStartParams,
-    TurnStartResult,
-    TurnSteerParams,
-    TurnSteerResult,
-)
-from codexgram.errors import CodexError, CodexRefused, CodexUnavailable, MailboxFull, TelegramError
+from codexgram.errors import MailboxFull, TelegramError
 from codexgram.messages import (
     CancelTurn,
     CodexDisconnected,
@@ -94,16 +76,14 @@ from codexgram.messages import (
     CodexServerRequestEvent,
     DeleteMessage,
     EditMessageText,
-    OutboxRequest,
     PromptsQueued,
     SendMessage,
     SteerPrompt,
-    StoredRequest,
     ThreadCommand,
     ThreadEvent,
 )
 from codexgram.store.rows import ThreadRow
-from codexgram.store.turn_queries import THREAD_CREATING, THREAD_IDLE, is_pending_key
+from codexgram.store.turn_queries import THREAD_CREATING, is_pending_key
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +92,6 @@ T = TypeVar("T")
 COMMAND_MAILBOX = 64
 EVENT_MAILBOX = 512
 RESULT_MAILBOX = 64
-# How long thread creation waits before trying again when Codex answered neither yes nor no (a timeout).
-CREATE_RETRY = 2.0
-# Codex's words for a thread it does not know (0.169.0): thread/resume, thread/read and turn/start.
-_GONE_PHRASES = ("no rollout found", "thread not found", "not found for thread")
-
-
-def thread_is_gone(error: CodexRefused) -> bool:
-    return any(phrase in error.rpc_message for phrase in _GONE_PHRASES)
 
 
 class ThreadHandle:
@@ -163,7 +135,7 @@ async def thread_actor(
     async with commands:
         attached = False
         if is_pending_key(key):
-            thread = await _create(key, services)
+            thread = await create_thread(key, services)
             if thread is None:
                 return
             if not services.threads.rename(key, thread.thread_id, handle):
@@ -172,17 +144,13 @@ async def thread_actor(
                 return
             handle.key = thread.thread_id
             attached = True
-        state = await _run(
-            services, functools.partial(store.load_thread, thread_key=handle.key), "load_thread"
+        state = await services.repository.run(
+            functools.partial(store.load_thread, thread_key=handle.key), what="load_thread"
         )
         if state.thread is None or state.thread.status == THREAD_CREATING:
             return  # nothing known under this key (a poke for a thread renamed or lost meanwhile)
         run = _ThreadRun(services, state.thread, handle, commands)
         await run.serve(state, attached=attached)
-
-
-async def _run(services: Services, work: Callable[[apsw.Connection], T], what: str) -> T:
-    return await services.repository.run(work, what=what)
 
 
 async def _poke(services: Services, key: str) -> None:
@@ -192,99 +160,6 @@ async def _poke(services: Services, key: str) -> None:
         Exception
     ):  # the group stopping, or the new actor swamped: it reads the inbox when it starts anyway
         log.warning("could not wake thread %s", key, exc_info=True)
-
-
-# --- creating a thread --------------------------------------------------------------------------------------
-
-
-async def _create(key: str, services: Services) -> ThreadRow | None:
-    """``thread/start`` for the pending thread ``key``; the real thread row once recorded, or None."""
-    state = await _run(services, functools.partial(store.load_thread, thread_key=key), "load_thread")
-    pending = state.thread
-    if pending is None or pending.status != THREAD_CREATING:
-        return None
-    session = state.session
-    link = services.link
-    told_away = False
-    params = ThreadStartParams(
-        cwd=pending.cwd,
-        model=session.model if session else None,
-        approval_policy=ApprovalPolicy(session.approval_policy or chat_views.DEFAULT_APPROVAL_POLICY)
-        if session
-        else ApprovalPolicy(chat_views.DEFAULT_APPROVAL_POLICY),
-        sandbox=SandboxMode(session.sandbox or chat_views.DEFAULT_SANDBOX)
-        if session
-        else SandboxMode(chat_views.DEFAULT_SANDBOX),
-    )
-    while True:
-        if not link.connected:
-            if not told_away and state.prompts:
-                told_away = True
-                _post(services, SendMessage(chat_id=pending.chat_id, text=chat_views.codex_away_kept()))
-            await link.wait_connected(math.inf)
-            continue
-        try:
-            result = await link.call_typed(params, ThreadSessionResult)
-        except CodexRefused as exc:
-            log.warning("thread %s: codex refused thread/start: %s", key, exc)
-            message = Outgoing(text=chat_views.thread_create_failed(exc.rpc_message), notify=True)
-            stored = await _run(
-                services,
-                functools.partial(
-                    store.creation_failed,
-                    pending=key,
-                    chat_id=pending.chat_id,
-                    message=message,
-                    at=services.clock(),
-                ),
-                "creation_failed",
-            )
-            await _submit_all(services, stored)
-            return None
-        except CodexUnavailable:
-            if link.connected:
-                await trio.sleep(CREATE_RETRY)  # it timed out: try again
-            continue
-        break
-    now = services.clock()
-    thread = ThreadRow(
-        thread_id=result.thread.id,
-        chat_id=pending.chat_id,
-        workspace=pending.workspace,
-        cwd=result.cwd or pending.cwd,
-        title=pending.title,
-        status=THREAD_IDLE,
-        created_at=now,
-        updated_at=now,
-    )
-    await _run(
-        services, functools.partial(store.thread_created, pending=key, thread=thread), "thread_created"
-    )
-    log.info("thread %s created for chat %d (was %s)", thread.thread_id, thread.chat_id, key)
-    if thread.title:
-        try:
-            await link.call_typed(
-                ThreadSetNameParams(thread_id=thread.thread_id, name=thread.title), EmptyResult
-            )
-        except CodexError as exc:
-            log.warning("thread %s: could not set its name: %s", thread.thread_id, exc)
-    return thread
-
-
-# --- the outbox ---------------------------------------------------------------------------------------------
-
-
-def _post(services: Services, request: OutboxRequest) -> None:
-    """Best effort (a progress edit, "typing"): a full outbox drops it, the next one will do."""
-    try:
-        services.outbox.post(request)
-    except MailboxFull:
-        log.debug("outbox full: dropped %s", type(request).__name__)
-
-
-async def _submit_all(services: Services, stored: list[StoredRequest]) -> None:
-    for request in stored:
-        await services.outbox.submit(request)
 
 
 # --- the running thread -------------------------------------------------------------------------------------
@@ -466,31 +341,32 @@ class _ThreadRun:
         self._nursery.start_soon(run)
 
     async def _tx(self, work: Callable[[apsw.Connection], T], what: str) -> T:
-        return await _run(self.services, work, what)
+        return await self.services.repository.run(work, what=what)
 
     async def _execute(self, effect: Effect) -> None:
         services, chat_id, thread_id = self.services, self.chat_id, self.thread.thread_id
         if not isinstance(effect, Typing | EditProgress):
             log.debug("thread %s: %.300r", thread_id, effect)
         at = self._now()
+        link = services.link
         if isinstance(effect, Resume):
-            self._spawn(self._resume)
+            self._spawn(functools.partial(calls.resume, link, thread_id))
         elif isinstance(effect, ReadThread):
-            self._spawn(self._read)
+            self._spawn(functools.partial(calls.read, link, thread_id))
         elif isinstance(effect, StartTurn):
             await self._tx(
                 functools.partial(store.mark_starting, update_id=effect.prompt.update_id), "mark_starting"
             )
-            self._spawn(functools.partial(self._start_turn, effect))
+            self._spawn(functools.partial(calls.start_turn, link, thread_id, effect))
         elif isinstance(effect, SteerTurn):
             await self._tx(
                 functools.partial(store.mark_starting, update_id=effect.prompt.update_id), "mark_starting"
             )
-            self._spawn(functools.partial(self._steer, effect))
+            self._spawn(functools.partial(calls.steer, link, thread_id, effect))
         elif isinstance(effect, Interrupt):
-            self._spawn(functools.partial(self._interrupt, effect.turn_id))
+            self._spawn(functools.partial(calls.interrupt, link, thread_id, effect.turn_id))
         elif isinstance(effect, AnswerRequest):
-            self._spawn(functools.partial(self._decline, effect))
+            self._spawn(functools.partial(calls.answer_request, link, thread_id, effect))
         elif isinstance(effect, Deliver):
             stored = await self._tx(
                 functools.partial(
@@ -505,7 +381,7 @@ class _ThreadRun:
                 ),
                 "deliver",
             )
-            await _submit_all(services, stored)
+            await services.outbox.submit_all(stored)
         elif isinstance(effect, RecordTurn):
             await self._tx(
                 functools.partial(
@@ -532,7 +408,7 @@ class _ThreadRun:
                 ),
                 "mark_handled",
             )
-            await _submit_all(services, stored)
+            await services.outbox.submit_all(stored)
         elif isinstance(effect, Requeue):
             await self._tx(functools.partial(store.requeue, update_id=effect.update_id), "requeue")
         elif isinstance(effect, Say):
@@ -543,9 +419,9 @@ class _ThreadRun:
                     ),
                     "say",
                 )
-                await _submit_all(services, stored)
+                await services.outbox.submit_all(stored)
             else:
-                _post(services, to_request(effect.message, chat_id, durable=False))
+                services.outbox.post_or_drop(to_request(effect.message, chat_id, durable=False))
         elif isinstance(effect, ShowCard):
             await self._tx(
                 functools.partial(
@@ -555,14 +431,15 @@ class _ThreadRun:
             )
             self._spawn(functools.partial(self._show_card, effect))
         elif isinstance(effect, EditCard):
-            _post(services, EditMessageText(chat_id=chat_id, message_id=effect.message_id, text=effect.text))
+            services.outbox.post_or_drop(
+                EditMessageText(chat_id=chat_id, message_id=effect.message_id, text=effect.text)
+            )
         elif isinstance(effect, ShowProgress):
             self._spawn(functools.partial(self._show_progress, effect))
         elif isinstance(effect, EditProgress):
             message = effect.message
             assert message.text is not None
-            _post(
-                services,
+            services.outbox.post_or_drop(
                 EditMessageText(
                     chat_id=chat_id,
                     message_id=effect.message_id,
@@ -573,7 +450,7 @@ class _ThreadRun:
         elif isinstance(effect, Typing):
             services.outbox.chat_action(chat_id)
         elif isinstance(effect, RemoveMessage):
-            _post(services, DeleteMessage(chat_id=chat_id, message_id=effect.message_id))
+            services.outbox.post_or_drop(DeleteMessage(chat_id=chat_id, message_id=effect.message_id))
         elif isinstance(effect, LoadPrompts):
             prompts = await self._tx(
                 functools.partial(store.load_prompts, thread_key=thread_id), "load_prompts"
@@ -581,84 +458,6 @@ class _ThreadRun:
             self._apply(self.core.on_prompts(prompts, self._now()))
         elif isinstance(effect, ThreadLost):
             await self._lost(effect)
-
-    # --- Codex calls (tasks; each reports a result) ---------------------------------------------------------
-
-    async def _resume(self) -> Result:
-        link = self.services.link
-        try:
-            await link.call_typed(ThreadResumeParams(thread_id=self.thread.thread_id), ThreadSessionResult)
-        except CodexRefused as exc:
-            log.warning("thread %s: resume refused: %s", self.thread.thread_id, exc)
-            return Resumed(
-                ok=False, failure="gone" if thread_is_gone(exc) else "refused", error=exc.rpc_message
-            )
-        except CodexUnavailable as exc:
-            return Resumed(ok=False, failure="unavailable", error=str(exc))
-        return Resumed(ok=True)
-
-    async def _read(self) -> Result:
-        link = self.services.link
-        try:
-            result = await link.call_typed(
-                ThreadReadParams(thread_id=self.thread.thread_id, include_turns=True), ThreadReadResult
-            )
-        except CodexRefused as exc:
-            return ThreadRead(thread=None, error=exc.rpc_message, gone=thread_is_gone(exc))
-        except CodexError as exc:
-            return ThreadRead(thread=None, error=str(exc))
-        return ThreadRead(thread=result.thread)
-
-    async def _start_turn(self, effect: StartTurn) -> Result:
-        prompt = effect.prompt
-        link = self.services.link
-        if not link.connected:
-            return TurnStartFailed(update_id=prompt.update_id, failure="unavailable", error="not connected")
-        params = TurnStartParams(
-            thread_id=self.thread.thread_id,
-            input=(TextInput(text=prompt.text),),
-            client_user_message_id=prompt.client_id,
-        )
-        try:
-            result = await link.call_typed(params, TurnStartResult)
-        except CodexRefused as exc:
-            failure: Failure = "gone" if thread_is_gone(exc) else "refused"
-            return TurnStartFailed(update_id=prompt.update_id, failure=failure, error=exc.rpc_message)
-        except CodexError as exc:
-            return TurnStartFailed(update_id=prompt.update_id, failure="uncertain", error=str(exc))
-        return TurnStarted(update_id=prompt.update_id, turn_id=result.turn.id)
-
-    async def _steer(self, effect: SteerTurn) -> Result:
-        prompt = effect.prompt
-        params = TurnSteerParams(
-            thread_id=self.thread.thread_id,
-            input=(TextInput(text=prompt.text),),
-            expected_turn_id=effect.turn_id,
-            client_user_message_id=prompt.client_id,
-        )
-        try:
-            await self.services.link.call_typed(params, TurnSteerResult)
-        except CodexRefused as exc:
-            return Steered(update_id=prompt.update_id, ok=False, error=exc.rpc_message)
-        except CodexError as exc:
-            return Steered(update_id=prompt.update_id, ok=False, error=str(exc))
-        return Steered(update_id=prompt.update_id, ok=True)
-
-    async def _interrupt(self, turn_id: str) -> Result:
-        params = TurnInterruptParams(thread_id=self.thread.thread_id, turn_id=turn_id)
-        try:
-            await self.services.link.call_typed(params, EmptyResult)
-        except CodexError as exc:
-            return Interrupted(turn_id=turn_id, ok=False, error=str(exc))
-        return Interrupted(turn_id=turn_id, ok=True)
-
-    async def _decline(self, effect: AnswerRequest) -> None:
-        try:
-            await self.services.link.respond(effect.request_id, effect.result)
-        except CodexError as exc:
-            log.warning(
-                "thread %s: could not decline request %s: %s", self.thread.thread_id, effect.request_id, exc
-            )
 
     # --- messages whose id matters --------------------------------------------------------------------------
 
@@ -675,7 +474,7 @@ class _ThreadRun:
             "set_progress_message",
         )
         if not kept:
-            _post(self.services, DeleteMessage(chat_id=self.chat_id, message_id=message_id))
+            self.services.outbox.post_or_drop(DeleteMessage(chat_id=self.chat_id, message_id=message_id))
             return None
         return ProgressShown(turn_id=effect.turn_id, message_id=message_id)
 
@@ -709,7 +508,7 @@ class _ThreadRun:
             ),
             "thread_lost",
         )
-        await _submit_all(self.services, stored)
+        await self.services.outbox.submit_all(stored)
         log.warning("thread %s: Codex no longer knows it; %s", self.thread.thread_id, key or "nothing queued")
         self.services.threads.retire(self.handle.key, self.handle)
         if key is not None:
