@@ -30,6 +30,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from codexgram.chat import chat_views
+from codexgram.chat.landed_prompts import settle_uncertain
 from codexgram.chat.outgoing import Outgoing
 from codexgram.chat.prompt_queue import PromptQueue
 from codexgram.chat.thread_effects import (
@@ -56,10 +57,9 @@ from codexgram.chat.turn_delivery import (
     ended_delivery,
     ready_steps,
     thread_has_no_trace,
-    turn_with_client_id,
     unwatched_delivery,
 )
-from codexgram.chat.turn_view import PlanStep, ProgressView, progress_message
+from codexgram.chat.turn_view import PlanStep
 from codexgram.chat.watched_turn import UnfinishedTurn, WatchedTurn
 from codexgram.codex import notifications as n
 from codexgram.codex.lifecycle import (
@@ -511,42 +511,18 @@ class ThreadCore:
         self.prompts.put_back(prompt, uncertain=True)
 
     def _settle_uncertain(self, turns: Sequence[Turn], now: float) -> list[Effect]:
-        """Prompts whose ``turn/start`` may have reached Codex: found in the thread by their client id, each
-        is recorded as its turn (delivered or adopted below); not found, it waits again to be sent."""
-        effects: list[Effect] = []
-        for prompt in self.prompts.uncertain:
-            landed = turn_with_client_id(turns, prompt.client_id)
+        """Prompts whose ``turn/start`` may have reached Codex (see :func:`settle_uncertain`)."""
+        uncertain = self.prompts.uncertain
+        known = {u.turn_id for u in self._unfinished}
+        if self.turn is not None and self.turn.turn_id is not None:
+            known.add(self.turn.turn_id)
+        settled = settle_uncertain(uncertain, turns, known_turn_ids=known, new_token=self._new_token, now=now)
+        for prompt in uncertain:
             self.prompts.remove(prompt)
-            if landed is None:
-                self.prompts.put_back(prompt)
-                effects.append(Requeue(update_id=prompt.update_id))
-            elif (self.turn is not None and self.turn.turn_id == landed.id) or any(
-                u.turn_id == landed.id for u in self._unfinished
-            ):
-                effects.append(MarkHandled(update_id=prompt.update_id, outcome=f"steered into {landed.id}"))
-            else:
-                token = self._new_token()
-                effects.append(
-                    RecordTurn(
-                        turn_id=landed.id,
-                        cancel_token=token,
-                        update_id=prompt.update_id,
-                        user_id=prompt.user_id,
-                    )
-                )
-                started_at = float(landed.started_at) if landed.started_at else now
-                self._unfinished.append(
-                    UnfinishedTurn(
-                        turn_id=landed.id,
-                        update_id=prompt.update_id,
-                        user_id=prompt.user_id,
-                        cancel_token=token,
-                        progress_message_id=None,
-                        sent_items=(),
-                        started_at=started_at,
-                    )
-                )
-        return effects
+        for prompt in settled.not_landed:
+            self.prompts.put_back(prompt)
+        self._unfinished += settled.landed
+        return list(settled.effects)
 
     def _deliver_unwatched(self, record: UnfinishedTurn, turn: Turn | None, now: float) -> list[Effect]:
         self.lifecycle.turn_settled(record.turn_id)  # its late notifications, if any, are not a new turn
@@ -706,21 +682,13 @@ class ThreadCore:
         turn = self.turn
         if turn is None:
             return []
-        effect = turn.progress(now, self.config, lambda: self._progress_message(turn, now))
-        return [] if effect is None else [effect]
 
-    def _progress_message(self, turn: WatchedTurn, now: float) -> Outgoing:
-        view = ProgressView(
-            elapsed=now - turn.started_at,
-            transcript=self.lifecycle.transcript(),
-            plan=turn.plan,
-            cwd=self.cwd,
-            stopping=turn.stopping,
-            codex_away=not self.connected,
-            waiting_on_approval=turn.waiting_on_approval,
-            shown_items=frozenset(turn.sent),
-        )
-        return progress_message(view, turn.cancel_token)
+        def render() -> Outgoing:
+            transcript = self.lifecycle.transcript()
+            return turn.progress_message(now, transcript, cwd=self.cwd, codex_away=not self.connected)
+
+        effect = turn.progress(now, self.config, render)
+        return [] if effect is None else [effect]
 
     # --- helpers --------------------------------------------------------------------------------------------
 

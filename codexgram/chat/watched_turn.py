@@ -19,7 +19,7 @@ import attrs
 from codexgram.chat.outgoing import Outgoing
 from codexgram.chat.thread_effects import EditProgress, ShowProgress
 from codexgram.chat.thread_settings import ThreadConfig
-from codexgram.chat.turn_view import PlanStep
+from codexgram.chat.turn_view import PlanStep, ProgressView, progress_message
 from codexgram.codex.turn_transcript import TurnTranscript
 
 
@@ -80,6 +80,22 @@ class WatchedTurn:
             return False
         self.last_typing_at = now
         return True
+
+    def progress_message(
+        self, now: float, transcript: TurnTranscript, *, cwd: str | None, codex_away: bool
+    ) -> Outgoing:
+        """The progress message as it should read now (with the turn's Cancel button)."""
+        view = ProgressView(
+            elapsed=now - self.started_at,
+            transcript=transcript,
+            plan=self.plan,
+            cwd=cwd,
+            stopping=self.stopping,
+            codex_away=codex_away,
+            waiting_on_approval=self.waiting_on_approval,
+            shown_items=frozenset(self.sent),
+        )
+        return progress_message(view, self.cancel_token)
 
     def progress(
         self, now: float, config: ThreadConfig, render: Callable[[], Outgoing]
