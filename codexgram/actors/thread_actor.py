@@ -280,9 +280,7 @@ class _ThreadRun:
             return core.on_interrupted(result.turn_id, ok=result.ok, error=result.error, now=now)
         if isinstance(result, CardShown):
             return core.on_card_shown(result.update_id, result.message_id)
-        if isinstance(result, ProgressShown):
-            return core.on_progress_shown(result.turn_id, result.message_id)
-        return core.on_prompts(result.prompts, now)
+        return core.on_progress_shown(result.turn_id, result.message_id)
 
     async def _ticker(self) -> None:
         settings = self.services.settings

@@ -189,7 +189,7 @@ class Typing:
 
 @attrs.frozen(kw_only=True)
 class LoadPrompts:
-    """Read this thread's queued prompts from the inbox; reports :class:`PromptsLoaded`."""
+    """Read this thread's queued prompts from the inbox and give them to the core (``on_prompts``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -283,19 +283,6 @@ class ProgressShown:
     message_id: int
 
 
-@attrs.frozen(kw_only=True)
-class PromptsLoaded:
-    prompts: tuple[Prompt, ...]
-
-
 Result = (
-    Resumed
-    | ThreadRead
-    | TurnStarted
-    | TurnStartFailed
-    | Steered
-    | Interrupted
-    | CardShown
-    | ProgressShown
-    | PromptsLoaded
+    Resumed | ThreadRead | TurnStarted | TurnStartFailed | Steered | Interrupted | CardShown | ProgressShown
 )
